@@ -53,8 +53,9 @@ def check_close(name: str, seen, expected, tol: float = VALUE_TOL,
     seen_label, expected_label = what
     if not np.all(np.isfinite(seen)):
         index = _index(np.argwhere(~np.isfinite(seen))[0]) if seen.ndim else ()
-        raise CheckFailed(f"{name}: {seen_label} a non-finite value ({seen[index] if seen.ndim else seen}) "
-                          f"at index {index}. Overflow? (e.g. exp of a large score: shift by the max first)"
+        where = f" at index {index}" if seen.ndim else ""
+        raise CheckFailed(f"{name}: {seen_label} a non-finite value ({float(seen[index])}){where}. "
+                          "Overflow? (e.g. exp of a large score: shift by the max first)"
                           + _causes(likely_causes, seen, expected))
     errors = np.abs(seen - expected) / np.maximum(1e-8, np.abs(seen) + np.abs(expected))
     worst = float(np.max(errors)) if errors.size else 0.0
@@ -62,7 +63,7 @@ def check_close(name: str, seen, expected, tol: float = VALUE_TOL,
         index = np.unravel_index(int(np.argmax(errors)), errors.shape) if errors.ndim else ()
         where = f" at index {_index(index)}" if errors.ndim else ""
         raise CheckFailed(f"{name}: relative error {worst:.2e} exceeds tolerance {tol:.0e}{where}: "
-                          f"{seen_label} {seen[index]!r}, {expected_label} {expected[index]!r}"
+                          f"{seen_label} {float(seen[index])!r}, {expected_label} {float(expected[index])!r}"
                           + _causes(likely_causes, seen, expected))
 
 

@@ -1,0 +1,26 @@
+# The front door. Every target is a one-liner over the project's scripts and CLI.
+VENV   := .venv
+PYTHON := $(CURDIR)/$(VENV)/bin/python
+# nbgrader starts its helpers (alembic, the kernel) by name: the venv must be on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup test release check-release validate demo clean
+
+setup:          ## create .venv, install the pinned packages, fetch and verify CIFAR-10
+	bash setup.sh
+
+test:           ## the whole test suite (unit tests, release drift, nbgrader validation)
+	$(PYTHON) -m pytest
+
+release:        ## regenerate assignment/ from solutions/ (commit the result)
+	$(PYTHON) -m autograder release
+
+check-release:  ## fail if assignment/ differs from a fresh generation
+	$(PYTHON) -m autograder release --check
+
+validate:       ## solutions get full marks, the untouched release gets none
+	$(PYTHON) -m autograder validate
+
+clean:          ## remove caches and nbgrader's scratch files (keeps .venv and the dataset)
+	rm -rf .pytest_cache .hypothesis gradebook.db
+	find . -name __pycache__ -not -path './$(VENV)/*' -exec rm -rf {} +

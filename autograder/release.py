@@ -1,0 +1,60 @@
+"""`release`: generate the student release from the reference notebooks, and check it for drift.
+
+The committed assignment/ is a golden output of solutions/: it must equal what
+nbgrader's generate step makes from them right now.
+"""
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+from pathlib import Path
+
+from .course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbgrader
+
+
+def generate_release(dest: Path, root: Path = ROOT) -> Path:
+    """Generate the release of `root`'s solutions in a scratch course; return dest/<assignment>."""
+    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
+        course = copy_course(Path(scratch) / "course", root)
+        run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force", "--no-db"], course)
+        dest.mkdir(parents=True, exist_ok=True)
+        generated = dest / ASSIGNMENT_ID
+        shutil.rmtree(generated, ignore_errors=True)
+        shutil.copytree(release_notebooks(course), generated)
+    return generated
+
+
+def release_differences(committed: Path, fresh: Path) -> list[str]:
+    """Files that differ between two release folders (missing on either side, or changed)."""
+    comparison = filecmp.dircmp(committed, fresh)
+    differences = []
+
+    def walk(cmp, prefix=""):
+        differences.extend(f"{prefix}{name}: only in the committed release" for name in cmp.left_only)
+        differences.extend(f"{prefix}{name}: missing from the committed release" for name in cmp.right_only)
+        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+        differences.extend(f"{prefix}{name}: differs from a fresh generation" for name in mismatch + errors)
+        for name, sub in cmp.subdirs.items():
+            walk(sub, f"{prefix}{name}/")
+
+    walk(comparison)
+    return sorted(differences)
+
+
+def check_release(root: Path = ROOT) -> list[str]:
+    """Differences between the committed release and a fresh generation (empty: no drift)."""
+    with tempfile.TemporaryDirectory(prefix="fresh-release-") as scratch:
+        fresh = generate_release(Path(scratch), root)
+        return release_differences(release_notebooks(root), fresh)
+
+
+def release(root: Path = ROOT) -> list[str]:
+    """Regenerate `root`/assignment from `root`/solutions in place; return the files that changed."""
+    target = release_notebooks(root)
+    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
+        fresh = generate_release(Path(scratch), root)
+        changed = release_differences(target, fresh) if target.exists() else ["(new release)"]
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(fresh, target)
+    return changed

@@ -1,0 +1,21 @@
+"""nbgrader's course layout for this kit: solutions/ is the source, assignment/ the release."""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignment"
+c.CourseDirectory.course_id = "two_layer_net_kit"
+
+# Solutions are replaced by a stub that fails loudly until the student writes code.
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your code")'
+}
+# The release must not ship files the solutions leave behind when run.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "best_model.npz"]
+
+# Longest cell: the final training of Part 7 (about a minute on 2 cores). The whole
+# assignment runs in well under 5 minutes; a runaway cell is stopped here.
+c.Execute.timeout = 240
+c.Execute.interrupt_on_timeout = True

