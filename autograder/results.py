@@ -1,0 +1,100 @@
+"""What grading one submission produces: plain data, stored as one JSON file per student.
+
+Every other step (the gradebook writer, export, feedback, report) reads these records,
+so a failure reason found while executing a submission reaches every output.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# Why a submission (or one of its notebooks) could not be graded normally, worst first.
+FAILURE_KINDS = ("unreadable", "timeout", "memory", "kernel died", "error")
+
+
+@dataclass
+class TestResult:
+    """One autograded test cell of one notebook."""
+    notebook: str          # e.g. "2_layers.ipynb"
+    grade_id: str          # e.g. "test_2_1_affine_forward"
+    description: str       # the claim the test checks, from the reference notebook
+    points: float          # earned
+    max_points: float
+    passed: bool
+    message: str = ""      # "CheckFailed: ..." for a failed test; never the test's source
+
+
+@dataclass
+class Failure:
+    """Something that stopped part of a submission from running normally."""
+    kind: str              # one of FAILURE_KINDS
+    notebook: str          # the notebook concerned, or "" for the whole submission
+    detail: str            # plain words, e.g. "ran past the 600 s limit and was stopped"
+
+
+@dataclass
+class SubmissionResult:
+    """Everything grading found out about one student's submission."""
+    student: str
+    assignment: str
+    fingerprint: str                        # sha256 of the submitted files: same files, same result
+    tests: list[TestResult] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return round(sum(t.points for t in self.tests), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(t.max_points for t in self.tests), 6)
+
+    @property
+    def status(self) -> str:
+        """'graded', or the worst failure kind."""
+        kinds = {f.kind for f in self.failures}
+        return next((kind for kind in FAILURE_KINDS if kind in kinds), "graded")
+
+    @property
+    def reason(self) -> str:
+        """The failures in plain words ('' when there were none)."""
+        return "; ".join(f"{f.notebook + ': ' if f.notebook else ''}{f.detail}" for f in self.failures)
+
+    def to_dict(self) -> dict:
+        record = asdict(self)
+        record.update(score=self.score, max_score=self.max_score, status=self.status, reason=self.reason)
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict) -> "SubmissionResult":
+        return cls(student=record["student"], assignment=record["assignment"],
+                   fingerprint=record["fingerprint"], seconds=record.get("seconds", 0.0),
+                   tests=[TestResult(**t) for t in record["tests"]],
+                   failures=[Failure(**f) for f in record["failures"]])
+
+
+def results_dir(course_root: Path, assignment: str) -> Path:
+    """Where the per-student result files of an assignment live."""
+    return Path(course_root) / "grading" / assignment
+
+
+def save_result(result: SubmissionResult, course_root: Path) -> Path:
+    """Write the student's result file atomically (a crash never leaves half a file)."""
+    folder = results_dir(course_root, result.assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{result.student}.json"
+    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as handle:
+        json.dump(result.to_dict(), handle, indent=1, sort_keys=True)
+    os.replace(handle.name, target)
+    return target
+
+
+def load_results(course_root: Path, assignment: str) -> list[SubmissionResult]:
+    """Every saved result of the assignment, sorted by student."""
+    folder = results_dir(course_root, assignment)
+    return [SubmissionResult.from_dict(json.loads(path.read_text()))
+            for path in sorted(folder.glob("*.json"))]
