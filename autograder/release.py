@@ -58,3 +58,21 @@ def release(root: Path = ROOT) -> list[str]:
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(fresh, target)
     return changed
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--check", action="store_true",
+                        help="only compare the committed release with a fresh generation; exit 1 on drift")
+
+
+def command(args) -> int:
+    if args.check:
+        differences = check_release()
+        for line in differences:
+            print(f"  {line}")
+        print("assignment/ is out of date: run `make release` and commit the result." if differences
+              else "assignment/ matches a fresh generation from solutions/.")
+        return 1 if differences else 0
+    changed = release()
+    print("Regenerated assignment/ from solutions/." + (f" Changed: {', '.join(changed)}" if changed else " No changes."))
+    return 0

@@ -58,3 +58,20 @@ def validate(root: Path = ROOT) -> dict[str, list[NotebookValidation]]:
     """Validate the solutions (all pass) and the release (all fail)."""
     return {"solutions": validate_folder(source_notebooks(root), invert=False, root=root),
             "release": validate_folder(release_notebooks(root), invert=True, root=root)}
+
+
+def add_arguments(parser) -> None:
+    """No options: validate always checks both the solutions and the release."""
+
+
+def command(args) -> int:
+    expectations = {"solutions": "full marks", "release": "every test cell failing"}
+    failed = False
+    for group, results in validate().items():
+        print(f"{group} ({expectations[group]}):")
+        for result in results:
+            print(f"  {'ok  ' if result.ok else 'FAIL'} {result.notebook}")
+            for problem in result.problems:
+                print(f"         {problem}")
+            failed |= not result.ok
+    return 1 if failed else 0

@@ -1,0 +1,162 @@
+"""Execute one submission with nbgrader, alone, within a time and memory limit.
+
+A worker (a pool process or a Dask worker) calls `run_submission`. It builds a private
+scratch nbgrader course (config, source notebooks, a copy of the gradebook template, the
+one submission), runs `nbgrader autograde` there in a child process of its own session
+under the limits, and reads the executed notebooks back. Nothing it does touches the
+real gradebook: the single writer (gradebook_writer) does that with what this returns.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .course import CONFIG_FILE, SOURCE_DIR
+from .results import Failure, SubmissionResult
+from .scoring import score_notebooks
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits; the defaults suit the two-layer-net assignment on a laptop."""
+    wall_seconds: float = 900.0        # the whole submission (every notebook) must finish in this
+    memory_bytes: int = 6 * 2 ** 30    # address-space cap of nbgrader and its kernel
+    blas_threads: int = 1              # threads per submission; parallelism comes from the pool
+
+
+@dataclass(frozen=True)
+class GradeTask:
+    """Everything a worker needs, as plain picklable data."""
+    student: str
+    assignment: str
+    submission_dir: str      # <course>/submitted/<student>/<assignment>
+    course_root: str         # holds nbgrader_config.py and the source notebooks
+    gradebook_template: str  # a gradebook that knows the assignment (copied, never written)
+    cifar10_dir: str
+    limits: Limits = Limits()
+
+
+@dataclass
+class Execution:
+    """What a worker hands back: the result and the executed notebooks (name -> JSON text)."""
+    result: SubmissionResult
+    notebooks: dict[str, str]
+
+
+def fingerprint(submission_dir: Path) -> str:
+    """sha256 over the relative paths and bytes of every file of a submission."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(submission_dir).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(submission_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def run_submission(task: GradeTask) -> Execution:
+    """Execute and score one submission; never raises for anything the submission does."""
+    start = time.perf_counter()
+    source = Path(task.course_root) / SOURCE_DIR / task.assignment
+    with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as scratch:
+        course = Path(scratch)
+        shutil.copy2(Path(task.course_root) / CONFIG_FILE, course / CONFIG_FILE)
+        shutil.copytree(source, course / SOURCE_DIR / task.assignment)
+        shutil.copy2(task.gradebook_template, course / "gradebook.db")
+        submitted = course / "submitted" / task.student / task.assignment
+        shutil.copytree(task.submission_dir, submitted)
+        failures = _drop_unreadable(submitted, [p.name for p in source.glob("*.ipynb")])
+        if any(submitted.glob("*.ipynb")):
+            failures += _autograde(course, task)
+        autograded = course / "autograded" / task.student / task.assignment
+        notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(autograded.glob("*.ipynb"))}
+    tests, found = score_notebooks(source, notebooks, failures)
+    result = SubmissionResult(task.student, task.assignment, fingerprint(Path(task.submission_dir)),
+                              tests, failures + found, round(time.perf_counter() - start, 1))
+    return Execution(result, notebooks)
+
+
+def _drop_unreadable(submitted: Path, expected: list[str]) -> list[Failure]:
+    """Remove notebooks nbgrader could not read (it would stop there); say why each went."""
+    failures = []
+    for name in sorted(expected):
+        path = submitted / name
+        if not path.exists():
+            failures.append(Failure("unreadable", name, "is missing from the submission"))
+            continue
+        try:
+            nbformat.validate(nbformat.read(path, as_version=4))
+        except Exception as error:  # JSON errors, schema errors, wrong encodings, ...
+            path.unlink()
+            first_line = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+            failures.append(Failure("unreadable", name, f"is not a readable notebook ({first_line})"))
+    return failures
+
+
+def _autograde(course: Path, task: GradeTask) -> list[Failure]:
+    """Run nbgrader autograde for the one student in `course`, bounded by the task's limits."""
+    limits = task.limits
+    threads = str(limits.blas_threads)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               CIFAR10_DIR=task.cifar10_dir, MPLBACKEND="Agg", OMP_NUM_THREADS=threads,
+               OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    command = [sys.executable, "-m", "nbgrader", "autograde", task.assignment,
+               "--student", task.student, "--force", "--create"]
+
+    def cap_memory():  # runs in the child before nbgrader starts; the kernel inherits it
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+
+    process = subprocess.Popen(command, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True, preexec_fn=cap_memory)
+    try:
+        log, _ = process.communicate(timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        _kill_session(process)
+        return [Failure("timeout", "", f"ran past the {limits.wall_seconds:.0f} s limit for a whole "
+                                       "submission and was stopped")]
+    return _failures_in_log(log, process.returncode)
+
+
+def _kill_session(process: subprocess.Popen) -> None:
+    """Kill nbgrader and everything it started (the kernel runs in the same session)."""
+    try:
+        os.killpg(process.pid, 9)
+    except ProcessLookupError:
+        pass
+    process.communicate()
+
+
+def _failures_in_log(log: str, returncode: int) -> list[Failure]:
+    """Failures only nbgrader's own log reveals: a dead kernel, or nbgrader itself failing."""
+    failures = []
+    for line in log.splitlines():
+        if "DeadKernelError" in line or "Kernel died" in line:
+            notebook = _notebook_in(line)
+            failures.append(Failure("kernel died", notebook, "the kernel died while running the notebook "
+                                                             "(crashed, or killed for using too much memory)"))
+    if returncode != 0 and not failures:
+        tail = " | ".join(line.strip() for line in log.strip().splitlines()[-3:])
+        failures.append(Failure("error", "", f"nbgrader autograde failed (exit code {returncode}): {tail[:300]}"))
+    return _unique(failures)
+
+
+def _notebook_in(line: str) -> str:
+    words = [w.strip("'\",:") for w in line.split() if w.strip("'\",:").endswith(".ipynb")]
+    return Path(words[0]).name if words else ""
+
+
+def _unique(failures: list[Failure]) -> list[Failure]:
+    seen, unique = set(), []
+    for failure in failures:
+        key = (failure.kind, failure.notebook)
+        if key not in seen:
+            seen.add(key)
+            unique.append(failure)
+    return unique

@@ -1,0 +1,138 @@
+"""`grade`: grade every submission of an nbgrader course, in parallel, into its one gradebook.
+
+Submissions live in `<course>/submitted/<student>/<assignment>/`. Each runs in its own
+worker under time and memory limits (execute.py); the main process is the single writer
+of the gradebook (gradebook_writer.py). Every submission gets a result, whatever it does;
+a submission whose files have not changed since its last result is not graded again
+unless `force` is set, so an interrupted run picks up where it stopped.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from tqdm import tqdm
+
+from .course import ASSIGNMENT_ID, SOURCE_DIR, run_nbgrader
+from .execute import Execution, GradeTask, Limits, fingerprint, run_submission
+from .gradebook_writer import GradebookWriter
+from .results import Failure, SubmissionResult, load_results, results_dir
+from .scoring import score_notebooks
+
+
+def find_submissions(course_root: Path, assignment: str) -> dict[str, Path]:
+    """student -> submission folder, for every `submitted/<student>/<assignment>/`."""
+    submitted = Path(course_root) / "submitted"
+    return {path.parent.name: path for path in sorted(submitted.glob(f"*/{assignment}")) if path.is_dir()}
+
+
+def gradebook_template(course_root: Path, assignment: str) -> Path:
+    """A snapshot of a gradebook that knows the assignment, for the workers to copy.
+
+    Runs nbgrader's generate step first if the gradebook does not know the assignment yet.
+    """
+    course_root = Path(course_root)
+    if not _gradebook_knows(course_root / "gradebook.db", assignment):
+        run_nbgrader(["generate_assignment", assignment, "--force"], course_root)
+    template = results_dir(course_root, assignment) / "gradebook-template.db"
+    template.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(course_root / "gradebook.db", template)
+    return template
+
+
+def _gradebook_knows(database: Path, assignment: str) -> bool:
+    if not database.exists():
+        return False
+    with Gradebook(f"sqlite:///{database}") as gradebook:
+        try:
+            return len(gradebook.find_assignment(assignment).notebooks) > 0
+        except MissingEntry:
+            return False
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """A local process pool (default: one worker per core), or a Dask cluster's executor."""
+    if scheduler:
+        from distributed import Client  # only needed for scale-out
+        return Client(scheduler).get_executor()
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=get_context("spawn"))
+
+
+def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = Limits(),
+          workers: int | None = None, scheduler: str | None = None, force: bool = False,
+          progress: bool = True, cifar10_dir: str | None = None) -> list[SubmissionResult]:
+    """Grade the course's submissions; return every student's result (new and kept)."""
+    course_root = Path(course_root).resolve()
+    submissions = find_submissions(course_root, assignment)
+    kept = {r.student: r for r in load_results(course_root, assignment)}
+    todo = {student: path for student, path in submissions.items()
+            if force or student not in kept or kept[student].fingerprint != fingerprint(path)}
+    if todo:
+        template = gradebook_template(course_root, assignment)
+        if cifar10_dir is None:
+            from nn_helpers.data import find_cifar10_dir
+            cifar10_dir = str(find_cifar10_dir())
+        tasks = {student: GradeTask(student, assignment, str(path), str(course_root), str(template),
+                                    cifar10_dir, limits) for student, path in todo.items()}
+        _run(tasks, course_root, assignment, make_executor(workers, scheduler), progress)
+    return [r for r in load_results(course_root, assignment) if r.student in submissions]
+
+
+def _run(tasks: dict[str, GradeTask], course_root: Path, assignment: str, executor: Executor,
+         progress: bool) -> None:
+    writer = GradebookWriter(course_root, assignment)
+    failures = 0
+    with executor, tqdm(total=len(tasks), unit="submission", disable=not progress,
+                        desc=f"grading {assignment}") as bar:
+        futures = {executor.submit(run_submission, task): student for student, task in tasks.items()}
+        for future in as_completed(futures):
+            student = futures[future]
+            execution = _execution_or_crash(future, tasks[student], course_root, assignment)
+            writer.write(execution, Path(tasks[student].submission_dir))
+            failures += execution.result.status != "graded"
+            bar.set_postfix(failures=failures, last=student)
+            bar.update()
+
+
+def _execution_or_crash(future, task: GradeTask, course_root: Path, assignment: str) -> Execution:
+    """The worker's execution, or a zero-score result saying why the worker itself failed."""
+    try:
+        return future.result()
+    except Exception as error:  # a worker process that died, a Dask worker lost, ...
+        crash = [Failure("error", "", f"the grading worker failed: {type(error).__name__}: {error}")]
+        tests, _ = score_notebooks(course_root / SOURCE_DIR / assignment, {}, crash)
+        result = SubmissionResult(task.student, assignment, fingerprint(Path(task.submission_dir)), tests, crash)
+        return Execution(result, {})
+
+
+def add_arguments(parser) -> None:
+    defaults = Limits()
+    parser.add_argument("--course", default=".", help="the nbgrader course root (default: the current folder)")
+    parser.add_argument("--assignment", default=ASSIGNMENT_ID, help=f"assignment id (default: {ASSIGNMENT_ID})")
+    parser.add_argument("--workers", type=int, default=None, help="parallel submissions (default: one per core)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="grade on a Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of locally")
+    parser.add_argument("--timeout", type=float, default=defaults.wall_seconds,
+                        help=f"seconds a whole submission may run (default: {defaults.wall_seconds:.0f})")
+    parser.add_argument("--memory", type=float, default=defaults.memory_bytes / 2 ** 30,
+                        help=f"GiB of memory a submission may use (default: {defaults.memory_bytes / 2 ** 30:.0f})")
+    parser.add_argument("--force", action="store_true", help="regrade submissions that were graded already")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def command(args) -> int:
+    limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30))
+    results = grade(Path(args.course), args.assignment, limits, args.workers, args.scheduler, args.force,
+                    progress=not args.no_progress)
+    if not results:
+        print(f"No submissions found under {Path(args.course).resolve() / 'submitted'}/<student>/{args.assignment}/")
+        return 1
+    problems = [r for r in results if r.status != "graded"]
+    print(f"Graded {len(results)} submissions; {len(problems)} could not run normally.")
+    for result in problems:
+        print(f"  {result.student}: {result.status}: {result.reason}")
+    return 0

@@ -1,0 +1,102 @@
+"""Score executed notebooks test cell by test cell, against the reference notebooks' list of tests.
+
+The list of tests, their points and descriptions come from the source notebooks (trusted),
+so a test cell missing from a submission still gets a row (with zero points) and the
+failure messages never include a test's source, only the exception it raised.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+from nbgrader.utils import determine_grade, is_grade, is_solution
+
+from .results import Failure, TestResult
+
+MESSAGE_LIMIT = 2000  # characters of a failure message kept in the results
+
+
+def test_cells(source_dir: Path) -> list[tuple[str, str, float, str]]:
+    """(notebook, grade_id, points, description) of every autograded test cell, in notebook order."""
+    cells = []
+    for path in sorted(Path(source_dir).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
+                nbgrader = cell.metadata["nbgrader"]
+                cells.append((path.name, nbgrader["grade_id"], float(nbgrader["points"]), describe(cell.source)))
+    return cells
+
+
+def describe(source: str) -> str:
+    """The claim a test cell checks: the docstring on its first line, if any."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return ""
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[0].value.value.strip()
+    return ""
+
+
+def score_notebooks(source_dir: Path, executed: dict[str, str],
+                    failures: list[Failure]) -> tuple[list[TestResult], list[Failure]]:
+    """Score every test of the assignment from the executed notebooks (name -> JSON text).
+
+    Returns the test results and the failures found in the outputs (memory, timeouts).
+    """
+    parsed = {name: nbformat.reads(text, as_version=4) for name, text in executed.items()}
+    found = [f for name, nb in parsed.items() for f in _failures_in_outputs(name, nb)]
+    by_cell = {(name, cell.metadata["nbgrader"]["grade_id"]): cell
+               for name, nb in parsed.items() for cell in nb.cells
+               if cell.cell_type == "code" and "grade_id" in cell.metadata.get("nbgrader", {})}
+    results = []
+    for notebook, grade_id, points, description in test_cells(source_dir):
+        cell = by_cell.get((notebook, grade_id))
+        if cell is None:
+            reason = _why_not_run(notebook, failures + found, notebook in parsed)
+            results.append(TestResult(notebook, grade_id, description, 0.0, points, False, f"not run: {reason}"))
+            continue
+        score, _ = determine_grade(cell)
+        score = float(score or 0.0)
+        results.append(TestResult(notebook, grade_id, description, score, points, score >= points,
+                                  "" if score >= points else _message(cell)))
+    return results, found
+
+
+def _message(cell) -> str:
+    """The exception a test cell raised (type and message), or its stderr; never its traceback."""
+    for output in cell.outputs:
+        if output.output_type == "error":
+            return f"{output.ename}: {output.evalue}"[:MESSAGE_LIMIT]
+    for output in cell.outputs:
+        if output.output_type == "stream" and output.name == "stderr":
+            return f"wrote to stderr: {output.text.strip()}"[:MESSAGE_LIMIT]
+    return "the cell produced no error but not full marks"
+
+
+def _failures_in_outputs(notebook: str, nb) -> list[Failure]:
+    """Memory exhaustion and timed-out cells, as the executed notebook records them."""
+    failures = []
+    for number, cell in enumerate(nb.cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            if output.ename == "MemoryError":
+                failures.append(Failure("memory", notebook, f"ran out of memory in cell {number} (MemoryError)"))
+            elif output.ename in ("CellTimeoutError", "TimeoutError") or "timed out" in output.evalue.lower():
+                failures.append(Failure("timeout", notebook, f"cell {number} ran past the per-cell time limit"))
+    return failures
+
+
+def _why_not_run(notebook: str, failures: list[Failure], executed: bool) -> str:
+    for failure in failures:
+        if failure.notebook == notebook:
+            return failure.detail
+    if executed:
+        return "the test cell is missing from the submitted notebook"
+    for failure in failures:
+        if not failure.notebook:
+            return failure.detail
+    return "the notebook was not executed"
