@@ -4,7 +4,7 @@ PYTHON := $(CURDIR)/$(VENV)/bin/python
 # nbgrader starts its helpers (alembic, the kernel) by name: the venv must be on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup test release check-release validate demo clean
+.PHONY: setup test release check-release validate demo clean export feedback report
 
 setup:          ## create .venv, install the pinned packages, fetch and verify CIFAR-10
 	bash setup.sh
@@ -20,6 +20,15 @@ check-release:  ## fail if assignment/ differs from a fresh generation
 
 validate:       ## solutions get full marks, the untouched release gets none
 	$(PYTHON) -m autograder validate
+
+export:         ## grades.csv (nbgrader), results.json and Gradescope results in exports/ (after grading)
+	$(PYTHON) -m autograder export
+
+feedback:       ## one HTML feedback page per student in feedback_html/ (never shows test code)
+	$(PYTHON) -m autograder feedback
+
+report:         ## per-student and per-test tables in the terminal, charts in reports/
+	$(PYTHON) -m autograder report
 
 clean:          ## remove caches and nbgrader's scratch files (keeps .venv and the dataset)
 	rm -rf .pytest_cache .hypothesis gradebook.db

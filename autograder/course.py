@@ -49,3 +49,11 @@ def run_nbgrader(args: list[str], course_root: Path) -> subprocess.CompletedProc
     if result.returncode != 0:
         raise RuntimeError(f"`nbgrader {' '.join(args)}` failed in {course_root}:\n{result.stdout}{result.stderr}")
     return result
+
+
+def add_course_arguments(parser, output_help: str | None = None) -> None:
+    """The options every verb that works on a course shares: --course, --assignment (and --output)."""
+    parser.add_argument("--course", default=".", help="the nbgrader course root (default: the current folder)")
+    parser.add_argument("--assignment", default=ASSIGNMENT_ID, help=f"assignment id (default: {ASSIGNMENT_ID})")
+    if output_help:
+        parser.add_argument("--output", default=None, help=output_help)

@@ -76,11 +76,20 @@ def run_submission(task: GradeTask) -> Execution:
         if any(submitted.glob("*.ipynb")):
             failures += _autograde(course, task)
         autograded = course / "autograded" / task.student / task.assignment
-        notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(autograded.glob("*.ipynb"))}
+        # nbgrader copies every notebook into autograded/ before executing them one by one: after a
+        # kill, the copies not yet executed are there too, and a test cell without output would pass.
+        notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(autograded.glob("*.ipynb"))
+                     if was_executed(p)}
     tests, found = score_notebooks(source, notebooks, failures)
     result = SubmissionResult(task.student, task.assignment, fingerprint(Path(task.submission_dir)),
                               tests, failures + found, round(time.perf_counter() - start, 1))
     return Execution(result, notebooks)
+
+
+def was_executed(path: Path) -> bool:
+    """Did every code cell of this notebook run (have an execution count)?"""
+    cells = nbformat.read(path, as_version=4).cells
+    return all(cell.execution_count is not None for cell in cells if cell.cell_type == "code" and cell.source.strip())
 
 
 def _drop_unreadable(submitted: Path, expected: list[str]) -> list[Failure]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
-from .course import ASSIGNMENT_ID, SOURCE_DIR, run_nbgrader
+from .course import ASSIGNMENT_ID, SOURCE_DIR, add_course_arguments, run_nbgrader
 from .execute import Execution, GradeTask, Limits, fingerprint, run_submission
 from .gradebook_writer import GradebookWriter
 from .results import Failure, SubmissionResult, load_results, results_dir
@@ -64,13 +64,18 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
 
 def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = Limits(),
           workers: int | None = None, scheduler: str | None = None, force: bool = False,
-          progress: bool = True, cifar10_dir: str | None = None) -> list[SubmissionResult]:
-    """Grade the course's submissions; return every student's result (new and kept)."""
+          progress: bool = True, cifar10_dir: str | None = None,
+          first: tuple[str, ...] = ()) -> list[SubmissionResult]:
+    """Grade the course's submissions; return every student's result (new and kept).
+
+    `first` names students to start before the others (the slowest ones, when known).
+    """
     course_root = Path(course_root).resolve()
     submissions = find_submissions(course_root, assignment)
     kept = {r.student: r for r in load_results(course_root, assignment)}
     todo = {student: path for student, path in submissions.items()
             if force or student not in kept or kept[student].fingerprint != fingerprint(path)}
+    todo = dict(sorted(todo.items(), key=lambda item: item[0] not in first))
     if todo:
         template = gradebook_template(course_root, assignment)
         if cifar10_dir is None:
@@ -111,8 +116,7 @@ def _execution_or_crash(future, task: GradeTask, course_root: Path, assignment: 
 
 def add_arguments(parser) -> None:
     defaults = Limits()
-    parser.add_argument("--course", default=".", help="the nbgrader course root (default: the current folder)")
-    parser.add_argument("--assignment", default=ASSIGNMENT_ID, help=f"assignment id (default: {ASSIGNMENT_ID})")
+    add_course_arguments(parser)
     parser.add_argument("--workers", type=int, default=None, help="parallel submissions (default: one per core)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="grade on a Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of locally")

@@ -98,3 +98,13 @@ def load_results(course_root: Path, assignment: str) -> list[SubmissionResult]:
     folder = results_dir(course_root, assignment)
     return [SubmissionResult.from_dict(json.loads(path.read_text()))
             for path in sorted(folder.glob("*.json"))]
+
+
+def require_results(course_root: Path, assignment: str) -> list[SubmissionResult]:
+    """The saved results; FileNotFoundError saying to run `grade` first when there are none."""
+    results = load_results(course_root, assignment)
+    if not results:
+        raise FileNotFoundError(f"No grading results for assignment '{assignment}' in "
+                                f"{results_dir(course_root, assignment)}: run `python -m autograder grade "
+                                f"--course {course_root} --assignment {assignment}` first.")
+    return results

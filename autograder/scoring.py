@@ -17,7 +17,7 @@ from .results import Failure, TestResult
 MESSAGE_LIMIT = 2000  # characters of a failure message kept in the results
 
 
-def test_cells(source_dir: Path) -> list[tuple[str, str, float, str]]:
+def autograded_tests(source_dir: Path) -> list[tuple[str, str, float, str]]:
     """(notebook, grade_id, points, description) of every autograded test cell, in notebook order."""
     cells = []
     for path in sorted(Path(source_dir).glob("*.ipynb")):
@@ -52,11 +52,15 @@ def score_notebooks(source_dir: Path, executed: dict[str, str],
                for name, nb in parsed.items() for cell in nb.cells
                if cell.cell_type == "code" and "grade_id" in cell.metadata.get("nbgrader", {})}
     results = []
-    for notebook, grade_id, points, description in test_cells(source_dir):
+    for notebook, grade_id, points, description in autograded_tests(source_dir):
         cell = by_cell.get((notebook, grade_id))
         if cell is None:
             reason = _why_not_run(notebook, failures + found, notebook in parsed)
             results.append(TestResult(notebook, grade_id, description, 0.0, points, False, f"not run: {reason}"))
+            continue
+        if cell.execution_count is None:  # nbgrader would give an output-less test cell full marks
+            results.append(TestResult(notebook, grade_id, description, 0.0, points, False,
+                                      "not run: the test cell was not executed"))
             continue
         score, _ = determine_grade(cell)
         score = float(score or 0.0)

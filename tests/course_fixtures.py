@@ -28,7 +28,7 @@ TEST_VISIBLE = '''"""Does square give 9 for 3?"""
 assert square(3) == 9, f"square(3) should be 9, got {square(3)}"
 '''
 TEST_HIDDEN = '''"""Does square work for negative numbers?"""
-assert square(-1) == 1
+assert square(-1) == 1, f"square(-1) should be 1, got {square(-1)}"
 ### BEGIN HIDDEN TESTS
 assert square(-2) == 4, f"square(-2) should be 4, got {square(-2)}"
 ### END HIDDEN TESTS
@@ -39,7 +39,7 @@ BODIES = {
     "ada": ANSWER,                                                       # correct
     "ben": None,                                                         # untouched release
     "cy": "def square(x):\n    return x + x\n",                          # wrong: passes 2 + 2, fails 3
-    "dee": "def square(x):\n    return abs(x) * x\n",                    # fails the negative test only
+    "dee": "def square(x):\n    return x * abs(x)\n",                    # fails the negative test only
     "eve": "while True:\n    pass\n",                                    # loops forever
     "fay": "blocks = []\nwhile True:\n    blocks.append(bytearray(10**8))\n",  # exhausts memory
     "gus": "import os\nos.kill(os.getpid(), 9)\n",                       # kills its kernel

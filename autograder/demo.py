@@ -1,0 +1,90 @@
+"""`demo`: release the assignment, grade a simulated class in parallel, export, feedback, report.
+
+Everything happens in a fresh course folder (a temporary one unless --output is given),
+whose path is printed at the end. The class: the reference solution, the untouched
+release, three submissions with realistic bugs (from the mutant catalogue), one that
+loops forever, one that exhausts memory and one with a corrupt notebook.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from .course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbgrader, source_notebooks
+from .execute import Limits
+from .export import export
+from .feedback import write_feedback
+from .grade import grade
+from .report import report
+from .mutants import BY_NAME, Mutant, write_mutant
+
+BUGGY = ("dw_not_transposed", "affine_no_reshape", "db_wrong_axis")
+MISBEHAVING = (
+    Mutant("loops_forever", "a cell that never finishes", "1_computational_graphs.ipynb", "task_1_1_gates",
+           "def add_gate(x, y):", "while True:  # waits for something that never happens\n    pass\n\n\n"
+                                   "def add_gate(x, y):"),
+    Mutant("exhausts_memory", "keeps copies of the training set until memory runs out",
+           "7_hyperparameter_search.ipynb", "task_7_1_search",
+           "def grid_search(", "copies = []\nwhile True:  # 'augment' the data by keeping every copy\n"
+                               "    copies.append(data[\"X_train\"] * 1.0)\n\n\ndef grid_search("),
+)
+DEMO_TIMEOUT = 200.0  # seconds per submission: the reference needs about 110 s on one core
+# Longest first, so that the two slowest submissions do not end up one after the other.
+GRADING_ORDER = ("loops_forever", "reference", "exhausts_memory")
+
+
+def build_class(course: Path, assignment: str = ASSIGNMENT_ID) -> dict[str, str]:
+    """Put the simulated class under course/submitted; return student -> what they submitted."""
+    submitted = course / "submitted"
+    reference, release = source_notebooks(course), release_notebooks(course)
+    roster = {"reference": "the reference solution", "untouched_release": "the release, unchanged"}
+    shutil.copytree(reference, submitted / "reference" / assignment)
+    shutil.copytree(release, submitted / "untouched_release" / assignment)
+    for mutant in [BY_NAME[name] for name in BUGGY] + list(MISBEHAVING):
+        student = mutant.name if mutant in MISBEHAVING else f"bug_{mutant.name}"
+        write_mutant(mutant, reference, submitted / student / assignment)
+        roster[student] = mutant.description
+    corrupt = submitted / "corrupt_notebook" / assignment
+    shutil.copytree(reference, corrupt)
+    damaged = corrupt / "4_two_layer_net.ipynb"
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])  # a half-saved file
+    roster["corrupt_notebook"] = "4_two_layer_net.ipynb cut off halfway"
+    return roster
+
+
+def run_demo(output: Path | None = None, workers: int | None = None, timeout: float = DEMO_TIMEOUT) -> Path:
+    """Run the whole instructor workflow on the simulated class; return the course folder."""
+    start = time.perf_counter()
+    course = Path(output) if output else Path(tempfile.mkdtemp(prefix="nn-kit-demo-"))
+    copy_course(course, ROOT)
+    print(f"Course folder: {course}")
+    print("1. release: nbgrader generate_assignment")
+    run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], course)
+    print("2. the simulated class:")
+    for student, what in build_class(course).items():
+        print(f"     {student:<28} {what}")
+    print(f"3. grade: every submission in its own process, at most {timeout:.0f} s each")
+    grade(course, ASSIGNMENT_ID, Limits(wall_seconds=timeout), workers, first=GRADING_ORDER)
+    written = export(course, ASSIGNMENT_ID)
+    print(f"4. export: {written['csv']}, {written['results']}, gradescope/<student>/results.json")
+    pages = write_feedback(course, ASSIGNMENT_ID)
+    print(f"5. feedback: {pages[-1]}")
+    text, charts = report(course, ASSIGNMENT_ID)
+    print("6. report:\n" + text)
+    print(f"Charts: {', '.join(str(path) for path in charts)}")
+    print(f"Done in {time.perf_counter() - start:.0f} s. Everything is under {course}")
+    return course
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--output", type=Path, default=None, help="course folder to create (default: a new temporary folder)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel submissions (default: one per core)")
+    parser.add_argument("--timeout", type=float, default=DEMO_TIMEOUT,
+                        help=f"seconds a whole submission may run (default: {DEMO_TIMEOUT:.0f})")
+
+
+def command(args) -> int:
+    run_demo(args.output, args.workers, args.timeout)
+    return 0

@@ -1,0 +1,43 @@
+"""Fixtures shared by the tests of the steps that read grading results (export, feedback, report).
+
+Grading the toy class takes about half a minute, so it happens once per test session.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.course import SOURCE_DIR
+from autograder.execute import Execution, Limits, fingerprint
+from autograder.gradebook_writer import GradebookWriter
+from autograder.grade import grade
+from autograder.results import Failure, SubmissionResult
+from autograder.scoring import score_notebooks
+from course_fixtures import ANSWER, ASSIGNMENT, make_class, make_course, submit
+
+# The toy class covers every failure kind but "error" (nbgrader or a grading worker failing),
+# which no submission can cause on purpose: this student's worker is recorded as crashed.
+CRASHED = "ivy"
+CRASH_DETAIL = "the grading worker failed: BrokenProcessPool: a process in the pool was terminated abruptly"
+
+
+def record_crashed_worker(course: Path, student: str = CRASHED) -> SubmissionResult:
+    """Record a submission whose grading worker died, as the grade step does (zero points, status 'error')."""
+    folder = submit(course, student, ANSWER)
+    crash = [Failure("error", "", CRASH_DETAIL)]
+    tests, _ = score_notebooks(course / SOURCE_DIR / ASSIGNMENT, {}, crash)
+    result = SubmissionResult(student, ASSIGNMENT, fingerprint(folder), tests, crash)
+    GradebookWriter(course, ASSIGNMENT).write(Execution(result, {}), folder)
+    return result
+
+
+@pytest.fixture(scope="session")
+def graded_toy_course(tmp_path_factory) -> Path:
+    """The toy course with its class graded (every failure kind) plus one crashed worker."""
+    course = make_course(tmp_path_factory.mktemp("course") / "course", cell_timeout=10)
+    make_class(course)
+    grade(course, ASSIGNMENT, Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30), workers=2, progress=False,
+          cifar10_dir=str(tmp_path_factory.mktemp("nodata")))
+    record_crashed_worker(course)
+    return course

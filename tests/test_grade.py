@@ -1,0 +1,141 @@
+"""Tests for autograder.grade: a whole class graded in parallel into one gradebook."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.execute import Limits
+from autograder.grade import find_submissions, grade
+from autograder.results import results_dir
+from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, make_class, make_course
+
+LIMITS = Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30)
+
+
+def grade_toy(course, **kwargs):
+    return grade(course, ASSIGNMENT, LIMITS, workers=2, progress=False, cifar10_dir=str(course), **kwargs)
+
+
+def gradebook_scores(course):
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {s.student.id: s.score for s in gradebook.find_assignment(ASSIGNMENT).submissions}
+
+
+def comparable(results):
+    """Results without the timing, which legitimately varies."""
+    return [{k: v for k, v in r.to_dict().items() if k != "seconds"} for r in results]
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("class") / "course", cell_timeout=10)
+    make_class(course)
+    return course, grade_toy(course)
+
+
+def test_every_submission_gets_a_row_with_its_reason(graded_class):
+    """Does the batch finish with one result per student, each failure kind named in plain words?"""
+    course, results = graded_class
+    assert {r.student: r.status for r in results} == EXPECTED_STATUS
+    assert {r.student: r.score for r in results} == EXPECTED_SCORE
+    reasons = {r.student: r.reason for r in results}
+    assert "per-cell time limit" in reasons["eve"]
+    assert "ran out of memory" in reasons["fay"]
+    assert "kernel died" in reasons["gus"]
+    assert "not a readable notebook" in reasons["hal"]
+    assert reasons["ada"] == ""
+
+
+def test_gradebook_holds_every_grade(graded_class):
+    """Did the single writer record every student, with the same totals as the results?"""
+    course, results = graded_class
+    assert gradebook_scores(course) == {r.student: r.score for r in results}
+
+
+def test_failure_messages_show_the_exception_not_the_test_source(graded_class):
+    """Is a failed test explained by its exception, and never by the hidden test's code?"""
+    _, results = graded_class
+    dee = next(r for r in results if r.student == "dee")
+    negative = next(t for t in dee.tests if t.grade_id == "test_square_negative")
+    assert negative.message == "AssertionError: square(-1) should be 1, got -1"
+    assert all("assert square(-2)" not in t.message for r in results for t in r.tests)
+
+
+def test_unchanged_submissions_are_not_graded_again(graded_class):
+    """Does a second run skip submissions whose files have not changed since their result?"""
+    course, results = graded_class
+    before = {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")}
+    again = grade_toy(course)
+    after = {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")}
+    assert before == after
+    assert comparable(again) == comparable(results)
+
+
+def test_regrading_gives_identical_results(graded_class):
+    """Does regrading the same submissions (force) give the same results and gradebook?"""
+    course, results = graded_class
+    again = grade_toy(course, force=True)
+    assert comparable(again) == comparable(results)
+    assert gradebook_scores(course) == {r.student: r.score for r in results}
+
+
+def test_changed_submission_is_regraded(tmp_path):
+    """Is a resubmission graded again without --force, and the gradebook updated?"""
+    course = make_course(tmp_path / "course")
+    make_class(course, ["ben"])
+    assert grade_toy(course)[0].score == 0.0
+    shutil.rmtree(course / "submitted" / "ben")
+    from course_fixtures import ANSWER, submit
+    submit(course, "ben", ANSWER)
+    assert grade_toy(course)[0].score == 3.0
+    assert gradebook_scores(course) == {"ben": 3.0}
+
+
+def test_killed_run_keeps_finished_grades(tmp_path):
+    """Does a run killed midway keep the finished grades, and does the next run finish the rest only?"""
+    course = make_course(tmp_path / "course")
+    make_class(course, ["ada", "ben", "cy", "dee"])
+    command = [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--assignment", ASSIGNMENT,
+               "--workers", "1", "--no-progress"]
+    run = subprocess.Popen(command, cwd=Path(__file__).parent.parent, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    folder = results_dir(course, ASSIGNMENT)
+    deadline = time.monotonic() + 300
+    while not list(folder.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)
+    _, errors = run.communicate()
+    finished = {p.stem: p.stat().st_mtime_ns for p in folder.glob("*.json")}
+    assert 1 <= len(finished) < 4, f"the run should have been killed between two submissions: {errors[-2000:]}"
+    assert set(gradebook_scores(course)) >= set(finished)
+
+    results = grade_toy(course)
+    assert {r.student: r.score for r in results} == {s: EXPECTED_SCORE[s] for s in ("ada", "ben", "cy", "dee")}
+    assert {p.stem: p.stat().st_mtime_ns for p in folder.glob("*.json") if p.stem in finished} == finished
+
+
+def test_dask_cluster_grades_the_same_as_the_local_pool(tmp_path):
+    """Does grading on a Dask LocalCluster give the same results as the local process pool?"""
+    distributed = pytest.importorskip("distributed")
+    local, remote = make_course(tmp_path / "local"), tmp_path / "remote"
+    make_class(local, ["ada", "dee", "hal"])
+    shutil.copytree(local, remote)
+    expected = comparable(grade_toy(local))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as cluster:
+        results = grade(remote, ASSIGNMENT, LIMITS, scheduler=cluster.scheduler_address, progress=False,
+                        cifar10_dir=str(remote))
+    assert comparable(results) == expected
+
+
+def test_find_submissions_lists_students_with_this_assignment(tmp_path):
+    """Are only folders submitted/<student>/<assignment>/ picked up?"""
+    (tmp_path / "submitted" / "a" / ASSIGNMENT).mkdir(parents=True)
+    (tmp_path / "submitted" / "b" / "other").mkdir(parents=True)
+    assert list(find_submissions(tmp_path, ASSIGNMENT)) == ["a"]

@@ -1,0 +1,75 @@
+"""Tests for autograder.scoring: executed notebooks to per-test results."""
+import nbformat
+from nbformat.v4 import new_output
+
+from autograder.results import Failure
+from autograder.scoring import describe, score_notebooks, autograded_tests
+from course_fixtures import ASSIGNMENT, NOTEBOOK, source_notebook
+
+
+def write_source(tmp_path):
+    folder = tmp_path / "solutions" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(source_notebook(), folder / NOTEBOOK)
+    return folder
+
+
+def executed(outputs_by_grade_id, drop=()):
+    notebook = source_notebook()
+    notebook.cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in drop]
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code":
+            cell.outputs = outputs_by_grade_id.get(grade_id, [])
+            cell.execution_count = 1
+    return nbformat.writes(notebook)
+
+
+def test_describe_reads_the_docstring():
+    """Is a test's description the docstring on its first line, and empty without one?"""
+    assert describe('"""Does it work?"""\nassert True') == "Does it work?"
+    assert describe("assert True") == ""
+    assert describe("this is not python (") == ""
+
+
+def test_test_cells_come_from_the_source(tmp_path):
+    """Are the tests, their points and descriptions read from the reference notebooks?"""
+    assert autograded_tests(write_source(tmp_path)) == [
+        (NOTEBOOK, "test_square_positive", 2.0, "Does square give 9 for 3?"),
+        (NOTEBOOK, "test_square_negative", 1.0, "Does square work for negative numbers?")]
+
+
+def test_scores_and_messages(tmp_path):
+    """Does a clean test cell earn its points and an erroring one zero, with the exception as message?"""
+    error = new_output("error", ename="AssertionError", evalue="square(-1) should be 1, got -1",
+                       traceback=["assert square(-2) == 4  # hidden source in a traceback"])
+    results, found = score_notebooks(write_source(tmp_path), {NOTEBOOK: executed({"test_square_negative": [error]})}, [])
+    assert [(r.grade_id, r.points, r.passed) for r in results] == [
+        ("test_square_positive", 2.0, True), ("test_square_negative", 0.0, False)]
+    assert results[1].message == "AssertionError: square(-1) should be 1, got -1"
+    assert found == []
+
+
+def test_missing_notebook_and_missing_cell_score_zero_with_a_reason(tmp_path):
+    """Does a test whose notebook or cell is missing still get a row, with zero points and why?"""
+    source = write_source(tmp_path)
+    results, _ = score_notebooks(source, {}, [Failure("unreadable", NOTEBOOK, "is not a readable notebook")])
+    assert [r.message for r in results] == ["not run: is not a readable notebook"] * 2
+    results, _ = score_notebooks(source, {NOTEBOOK: executed({}, drop=("test_square_negative",))}, [])
+    assert results[1].points == 0 and results[1].message == "not run: the test cell is missing from the submitted notebook"
+
+
+def test_memory_and_timeouts_are_found_in_outputs(tmp_path):
+    """Are MemoryError and a timed-out cell reported as failures of the notebook?"""
+    memory = new_output("error", ename="MemoryError", evalue="", traceback=[])
+    timeout = new_output("error", ename="CellTimeoutError", evalue="A cell timed out", traceback=[])
+    _, found = score_notebooks(write_source(tmp_path),
+                               {NOTEBOOK: executed({"answer_square": [memory], "test_square_positive": [timeout]})}, [])
+    assert [(f.kind, f.notebook) for f in found] == [("memory", NOTEBOOK), ("timeout", NOTEBOOK)]
+
+
+def test_a_test_cell_that_never_ran_gets_zero(tmp_path):
+    """Does a test cell without an execution count (never run, so no error output) score zero, not full marks?"""
+    notebook = source_notebook()
+    results, _ = score_notebooks(write_source(tmp_path), {NOTEBOOK: nbformat.writes(notebook)}, [])
+    assert [(r.points, r.message) for r in results] == [(0.0, "not run: the test cell was not executed")] * 2
