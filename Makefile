@@ -4,13 +4,16 @@ PYTHON := $(CURDIR)/$(VENV)/bin/python
 # nbgrader starts its helpers (alembic, the kernel) by name: the venv must be on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup test release check-release validate demo clean export feedback report
+.PHONY: setup test demo release check-release validate grade export feedback report benchmark clean
 
 setup:          ## create .venv, install the pinned packages, fetch and verify CIFAR-10
 	bash setup.sh
 
 test:           ## the whole test suite (unit tests, release drift, nbgrader validation)
 	$(PYTHON) -m pytest
+
+demo:           ## the whole instructor workflow on a simulated class, in a new temporary course folder
+	$(PYTHON) -m autograder demo
 
 release:        ## regenerate assignment/ from solutions/ (commit the result)
 	$(PYTHON) -m autograder release
@@ -21,6 +24,9 @@ check-release:  ## fail if assignment/ differs from a fresh generation
 validate:       ## solutions get full marks, the untouched release gets none
 	$(PYTHON) -m autograder validate
 
+grade:          ## grade submitted/<student>/two_layer_net/ of this course in parallel (see --help for limits)
+	$(PYTHON) -m autograder grade
+
 export:         ## grades.csv (nbgrader), results.json and Gradescope results in exports/ (after grading)
 	$(PYTHON) -m autograder export
 
@@ -30,6 +36,9 @@ feedback:       ## one HTML feedback page per student in feedback_html/ (never s
 report:         ## per-student and per-test tables in the terminal, charts in reports/
 	$(PYTHON) -m autograder report
 
+benchmark:      ## serial nbgrader autograde against `grade` on 20 submissions (takes most of an hour)
+	$(PYTHON) benchmarks/grading_speed.py
+
 clean:          ## remove caches and nbgrader's scratch files (keeps .venv and the dataset)
-	rm -rf .pytest_cache .hypothesis gradebook.db
+	rm -rf .pytest_cache .hypothesis gradebook.db grading exports feedback_html reports
 	find . -name __pycache__ -not -path './$(VENV)/*' -exec rm -rf {} +

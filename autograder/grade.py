@@ -75,7 +75,7 @@ def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = L
     kept = {r.student: r for r in load_results(course_root, assignment)}
     todo = {student: path for student, path in submissions.items()
             if force or student not in kept or kept[student].fingerprint != fingerprint(path)}
-    todo = dict(sorted(todo.items(), key=lambda item: item[0] not in first))
+    todo = dict(sorted(todo.items(), key=lambda item: first.index(item[0]) if item[0] in first else len(first)))
     if todo:
         template = gradebook_template(course_root, assignment)
         if cifar10_dir is None:

@@ -1,0 +1,66 @@
+"""Tests for autograder.execute: one submission, alone, within its limits."""
+from pathlib import Path
+
+import nbformat
+
+from autograder.execute import GradeTask, Limits, _drop_unreadable, _failures_in_log, fingerprint, run_submission
+from course_fixtures import ASSIGNMENT, BODIES, NOTEBOOK, make_course, submit
+
+
+def test_fingerprint_changes_with_content_and_names(tmp_path):
+    """Does the fingerprint depend on every file's name and bytes, and on nothing else?"""
+    (tmp_path / "a.ipynb").write_text("1")
+    first = fingerprint(tmp_path)
+    assert fingerprint(tmp_path) == first
+    (tmp_path / "a.ipynb").write_text("2")
+    assert fingerprint(tmp_path) != first
+    (tmp_path / "a.ipynb").write_text("1")
+    (tmp_path / "b.txt").write_text("")
+    assert fingerprint(tmp_path) != first
+
+
+def test_unreadable_and_missing_notebooks_are_dropped_with_a_reason(tmp_path):
+    """Are a corrupt notebook and a missing one reported, and the corrupt one removed before nbgrader runs?"""
+    (tmp_path / "bad.ipynb").write_text('{"cells": [')
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "good.ipynb")
+    failures = _drop_unreadable(tmp_path, ["bad.ipynb", "good.ipynb", "gone.ipynb"])
+    assert [(f.kind, f.notebook) for f in failures] == [("unreadable", "bad.ipynb"), ("unreadable", "gone.ipynb")]
+    assert "not a readable notebook" in failures[0].detail and failures[1].detail == "is missing from the submission"
+    assert not (tmp_path / "bad.ipynb").exists() and (tmp_path / "good.ipynb").exists()
+
+
+def test_nbgrader_log_reveals_dead_kernels_and_crashes():
+    """Are a dead kernel and a failing nbgrader run recognised from nbgrader's log?"""
+    dead = _failures_in_log("[AutogradeApp | ERROR] DeadKernelError: Kernel died while running squares.ipynb", 1)
+    assert [(f.kind, f.notebook) for f in dead] == [("kernel died", "squares.ipynb")]
+    crash = _failures_in_log("line 1\nline 2\nTraceback: boom", 1)
+    assert crash[0].kind == "error" and "boom" in crash[0].detail
+    assert _failures_in_log("all fine", 0) == []
+
+
+def test_a_submission_past_its_wall_clock_is_stopped_and_scores_zero(tmp_path):
+    """Is a submission that outlives its wall-clock limit killed, flagged 'timeout', and given no points?
+
+    (nbgrader copies the notebooks before executing them; the unexecuted copy left behind
+    by the kill must not count as a notebook whose tests all passed.)
+    """
+    course = make_course(tmp_path / "course", cell_timeout=600)
+    folder = submit(course, "eve", BODIES["eve"])
+    task = GradeTask("eve", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
+                     Limits(wall_seconds=8, memory_bytes=2 * 2 ** 30))
+    execution = run_submission(task)
+    assert execution.result.status == "timeout"
+    assert "8 s limit" in execution.result.reason
+    assert execution.result.score == 0.0 and execution.notebooks == {}
+    assert execution.result.seconds < 60
+
+
+def test_a_correct_submission_gets_full_marks_and_its_executed_notebook(tmp_path):
+    """Does a correct submission score every point and come back with its executed notebook?"""
+    course = make_course(tmp_path / "course")
+    folder = submit(course, "ada", BODIES["ada"])
+    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path))
+    execution = run_submission(task)
+    assert (execution.result.score, execution.result.max_score, execution.result.status) == (3.0, 3.0, "graded")
+    assert list(execution.notebooks) == [NOTEBOOK]
+    assert execution.result.fingerprint == fingerprint(Path(folder))
