@@ -144,12 +144,14 @@ def _kill_session(process: subprocess.Popen) -> None:
 
 def _failures_in_log(log: str, returncode: int) -> list[Failure]:
     """Failures only nbgrader's own log reveals: a dead kernel, or nbgrader itself failing."""
-    failures = []
+    failures, current = [], ""
     for line in log.splitlines():
+        if "Converting notebook" in line:  # nbgrader announces each notebook before running it
+            current = _notebook_in(line) or current
         if "DeadKernelError" in line or "Kernel died" in line:
-            notebook = _notebook_in(line)
-            failures.append(Failure("kernel died", notebook, "the kernel died while running the notebook "
-                                                             "(crashed, or killed for using too much memory)"))
+            failures.append(Failure("kernel died", _notebook_in(line) or current,
+                                    "the kernel died while running the notebook (crashed, or killed for "
+                                    "using too much memory); nbgrader then keeps none of the submission's notebooks"))
     if returncode != 0 and not failures:
         tail = " | ".join(line.strip() for line in log.strip().splitlines()[-3:])
         failures.append(Failure("error", "", f"nbgrader autograde failed (exit code {returncode}): {tail[:300]}"))

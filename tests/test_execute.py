@@ -31,7 +31,10 @@ def test_unreadable_and_missing_notebooks_are_dropped_with_a_reason(tmp_path):
 
 def test_nbgrader_log_reveals_dead_kernels_and_crashes():
     """Are a dead kernel and a failing nbgrader run recognised from nbgrader's log?"""
-    dead = _failures_in_log("[AutogradeApp | ERROR] DeadKernelError: Kernel died while running squares.ipynb", 1)
+    log = ("[AutogradeApp | INFO] Converting notebook /tmp/c/submitted/gus/toy/squares.ipynb\n"
+           "[AutogradeApp | ERROR] There was an error processing assignment\n"
+           "nbclient.exceptions.DeadKernelError: Kernel died\n")
+    dead = _failures_in_log(log, 1)
     assert [(f.kind, f.notebook) for f in dead] == [("kernel died", "squares.ipynb")]
     crash = _failures_in_log("line 1\nline 2\nTraceback: boom", 1)
     assert crash[0].kind == "error" and "boom" in crash[0].detail
