@@ -108,10 +108,16 @@ def _execution_or_crash(future, task: GradeTask, course_root: Path, assignment: 
     try:
         return future.result()
     except Exception as error:  # a worker process that died, a Dask worker lost, ...
-        crash = [Failure("error", "", f"the grading worker failed: {type(error).__name__}: {error}")]
-        tests, _ = score_notebooks(course_root / SOURCE_DIR / assignment, {}, crash)
-        result = SubmissionResult(task.student, assignment, fingerprint(Path(task.submission_dir)), tests, crash)
-        return Execution(result, {})
+        return crashed_execution(course_root, assignment, task.student, Path(task.submission_dir),
+                                 f"the grading worker failed: {type(error).__name__}: {error}")
+
+
+def crashed_execution(course_root: Path, assignment: str, student: str, submission_dir: Path,
+                      detail: str) -> Execution:
+    """A zero-score execution whose every test says why it could not run (status 'error')."""
+    crash = [Failure("error", "", detail)]
+    tests, _ = score_notebooks(Path(course_root) / SOURCE_DIR / assignment, {}, crash)
+    return Execution(SubmissionResult(student, assignment, fingerprint(submission_dir), tests, crash), {})
 
 
 def add_arguments(parser) -> None:

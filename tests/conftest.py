@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import SOURCE_DIR
-from autograder.execute import Execution, Limits, fingerprint
+from autograder.execute import Limits
 from autograder.gradebook_writer import GradebookWriter
-from autograder.grade import grade
-from autograder.results import Failure, SubmissionResult
-from autograder.scoring import score_notebooks
+from autograder.grade import crashed_execution, grade
+from autograder.results import SubmissionResult
 from course_fixtures import ANSWER, ASSIGNMENT, make_class, make_course, submit
 
 # The toy class covers every failure kind but "error" (nbgrader or a grading worker failing),
@@ -25,11 +23,9 @@ CRASH_DETAIL = "the grading worker failed: BrokenProcessPool: a process in the p
 def record_crashed_worker(course: Path, student: str = CRASHED) -> SubmissionResult:
     """Record a submission whose grading worker died, as the grade step does (zero points, status 'error')."""
     folder = submit(course, student, ANSWER)
-    crash = [Failure("error", "", CRASH_DETAIL)]
-    tests, _ = score_notebooks(course / SOURCE_DIR / ASSIGNMENT, {}, crash)
-    result = SubmissionResult(student, ASSIGNMENT, fingerprint(folder), tests, crash)
-    GradebookWriter(course, ASSIGNMENT).write(Execution(result, {}), folder)
-    return result
+    execution = crashed_execution(course, ASSIGNMENT, student, folder, CRASH_DETAIL)
+    GradebookWriter(course, ASSIGNMENT).write(execution, folder)
+    return execution.result
 
 
 @pytest.fixture(scope="session")
