@@ -4,13 +4,19 @@ PYTHON := $(CURDIR)/$(VENV)/bin/python
 # nbgrader starts its helpers (alembic, the kernel) by name: the venv must be on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup test demo release check-release validate grade export feedback report benchmark clean
+.PHONY: setup test test-fast adequacy demo release check-release validate grade export feedback report benchmark benchmark-sandbox clean
 
 setup:          ## create .venv, install the pinned packages, fetch and verify CIFAR-10
 	bash setup.sh
 
-test:           ## the whole test suite (unit tests, release drift, nbgrader validation)
+test:           ## the whole test suite (unit tests, release drift, adequacy of the tests against the mutants)
 	$(PYTHON) -m pytest
+
+test-fast:      ## the test suite without the adequacy check (which grades the real assignment)
+	$(PYTHON) -m pytest -m "not adequacy"
+
+adequacy:       ## reference full marks, release zero, every mutant fails exactly its declared tests
+	$(PYTHON) -m autograder adequacy
 
 demo:           ## the whole instructor workflow on a simulated class, in a new temporary course folder
 	$(PYTHON) -m autograder demo
@@ -38,6 +44,9 @@ report:         ## per-student and per-test tables in the terminal, charts in re
 
 benchmark:      ## serial nbgrader autograde against `grade` on 20 submissions (takes most of an hour)
 	$(PYTHON) benchmarks/grading_speed.py
+
+benchmark-sandbox: ## grade the demo class with the sandbox off, then on (about 8 minutes)
+	$(PYTHON) benchmarks/sandbox_overhead.py
 
 clean:          ## remove caches and nbgrader's scratch files (keeps .venv and the dataset)
 	rm -rf .pytest_cache .hypothesis gradebook.db grading exports feedback_html reports

@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-VERBS = ("release", "validate", "grade", "export", "feedback", "report", "demo")
+VERBS = ("release", "validate", "grade", "export", "feedback", "report", "demo", "adequacy")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from .export import export
 from .feedback import write_feedback
 from .grade import grade
 from .report import report
-from .mutants import BY_NAME, Mutant, write_mutant
+from .mutants import BY_NAME, Mutant, write_mutant, write_reference
 
 BUGGY = ("dw_not_transposed", "affine_no_reshape", "db_wrong_axis")
 MISBEHAVING = (
@@ -38,9 +38,9 @@ GRADING_ORDER = ("loops_forever", "reference", "exhausts_memory")
 def build_class(course: Path, assignment: str = ASSIGNMENT_ID) -> dict[str, str]:
     """Put the simulated class under course/submitted; return student -> what they submitted."""
     submitted = course / "submitted"
-    reference, release = source_notebooks(course), release_notebooks(course)
+    release = release_notebooks(course)
     roster = {"reference": "the reference solution", "untouched_release": "the release, unchanged"}
-    shutil.copytree(reference, submitted / "reference" / assignment)
+    reference = write_reference(source_notebooks(course), release, submitted / "reference" / assignment)
     shutil.copytree(release, submitted / "untouched_release" / assignment)
     for mutant in [BY_NAME[name] for name in BUGGY] + list(MISBEHAVING):
         student = mutant.name if mutant in MISBEHAVING else f"bug_{mutant.name}"

@@ -2,9 +2,11 @@
 
 A worker (a pool process or a Dask worker) calls `run_submission`. It builds a private
 scratch nbgrader course (config, source notebooks, a copy of the gradebook template, the
-one submission), runs `nbgrader autograde` there in a child process of its own session
-under the limits, and reads the executed notebooks back. Nothing it does touches the
-real gradebook: the single writer (gradebook_writer) does that with what this returns.
+one submission, restored to the release's shape), runs `nbgrader autograde` there in a
+sandbox (sandbox.py: no network, its own uid, memory, CPU, process and wall-clock limits,
+the course's private folders hidden) and reads the executed notebooks back. Nothing it
+does touches the real gradebook: the single writer (gradebook_writer) does that with
+what this returns.
 """
 from __future__ import annotations
 
@@ -21,9 +23,16 @@ from pathlib import Path
 
 import nbformat
 
-from .course import CONFIG_FILE, SOURCE_DIR
+from .course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
+from .restore import restore_folder
 from .results import Failure, SubmissionResult
+from .sandbox import SandboxLimits, run_sandboxed
 from .scoring import score_notebooks
+
+# What a submission must not see of the course it is graded in: the reference solutions and
+# hidden tests, the gradebook, every other submission and every result.
+PRIVATE = (SOURCE_DIR, "gradebook.db", "submitted", "autograded", "feedback", "grading", "exports",
+           "feedback_html", "reports", "source", ".git")
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,8 @@ class Limits:
     wall_seconds: float = 900.0        # the whole submission (every notebook) must finish in this
     memory_bytes: int = 6 * 2 ** 30    # address-space cap of nbgrader and its kernel
     blas_threads: int = 1              # threads per submission; parallelism comes from the pool
+    max_processes: int = 256           # processes and threads of one submission (nbgrader, kernel, ...)
+    sandbox: bool = True               # off only for code you trust, or where sandboxes cannot be made
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,7 @@ def run_submission(task: GradeTask) -> Execution:
         submitted = course / "submitted" / task.student / task.assignment
         shutil.copytree(task.submission_dir, submitted)
         failures = _drop_unreadable(submitted, [p.name for p in source.glob("*.ipynb")])
+        tampering = restore_folder(submitted, Path(task.course_root) / RELEASE_DIR / task.assignment)
         if any(submitted.glob("*.ipynb")):
             failures += _autograde(course, task)
         autograded = course / "autograded" / task.student / task.assignment
@@ -82,7 +94,7 @@ def run_submission(task: GradeTask) -> Execution:
                      if was_executed(p)}
     tests, found = score_notebooks(source, notebooks, failures)
     result = SubmissionResult(task.student, task.assignment, fingerprint(Path(task.submission_dir)),
-                              tests, failures + found, round(time.perf_counter() - start, 1))
+                              tests, failures + found, round(time.perf_counter() - start, 1), tampering)
     return Execution(result, notebooks)
 
 
@@ -109,15 +121,25 @@ def _drop_unreadable(submitted: Path, expected: list[str]) -> list[Failure]:
     return failures
 
 
+def private_paths(course_root: Path) -> list[Path]:
+    """The folders and files of the course (and of the kit) a submission must not read."""
+    return [root / name for root in {Path(course_root).resolve(), ROOT} for name in PRIVATE
+            if (root / name).exists()]
+
+
 def _autograde(course: Path, task: GradeTask) -> list[Failure]:
     """Run nbgrader autograde for the one student in `course`, bounded by the task's limits."""
     limits = task.limits
     threads = str(limits.blas_threads)
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               CIFAR10_DIR=task.cifar10_dir, MPLBACKEND="Agg", OMP_NUM_THREADS=threads,
-               OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    # Only what the run needs: nothing of the grader's own environment reaches the submission.
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "CIFAR10_DIR": task.cifar10_dir, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": threads,
+           "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     command = [sys.executable, "-m", "nbgrader", "autograde", task.assignment,
                "--student", task.student, "--force", "--create"]
+    if limits.sandbox:
+        return _autograde_sandboxed(command, course, env, task)
+    env = {**os.environ, **env, "PATH": f"{env['PATH']}{os.pathsep}{os.environ.get('PATH', '')}"}
 
     def cap_memory():  # runs in the child before nbgrader starts; the kernel inherits it
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
@@ -131,6 +153,20 @@ def _autograde(course: Path, task: GradeTask) -> list[Failure]:
         return [Failure("timeout", "", f"ran past the {limits.wall_seconds:.0f} s limit for a whole "
                                        "submission and was stopped")]
     return _failures_in_log(log, process.returncode)
+
+
+def _autograde_sandboxed(command: list[str], course: Path, env: dict, task: GradeTask) -> list[Failure]:
+    """nbgrader autograde in a sandbox of its own; what the sandbox stopped becomes the failure."""
+    limits = task.limits
+    run = run_sandboxed(command, course, SandboxLimits(
+        wall_seconds=limits.wall_seconds, cpu_seconds=int(limits.wall_seconds), memory_bytes=limits.memory_bytes,
+        max_processes=limits.max_processes), hidden=private_paths(Path(task.course_root)), env=env)
+    if run.stopped and "wall-clock" in run.stopped:
+        return [Failure("timeout", "", f"ran past the {limits.wall_seconds:.0f} s limit for a whole "
+                                       "submission and was stopped")]
+    if run.stopped:
+        return [Failure("timeout" if "CPU time" in run.stopped else "sandbox", "", f"the sandbox stopped it: it {run.stopped}")]
+    return _failures_in_log(run.output, run.returncode)
 
 
 def _kill_session(process: subprocess.Popen) -> None:

@@ -38,6 +38,11 @@ _STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.student }}</h1>
 <ul>{% for f in r.failures %}<li>{{ f.kind }}{% if f.notebook %} in {{ f.notebook }}{% endif %}: {{ f.detail }}</li>
 {% endfor %}</ul></div>
 {% endif %}
+{% if r.tampering %}
+<div class="problem"><p><strong>Cells you may not change were changed; they were restored before grading.</strong></p>
+<ul>{% for t in r.tampering %}<li>{{ t.notebook }}: cell <code>{{ t.cell }}</code> {{ t.change }}</li>
+{% endfor %}</ul></div>
+{% endif %}
 <table>
 <tr><th>notebook</th><th>test</th><th>points</th><th>result</th><th>message</th></tr>
 {% for t in r.tests %}

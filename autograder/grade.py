@@ -17,11 +17,16 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
-from .course import ASSIGNMENT_ID, SOURCE_DIR, add_course_arguments, run_nbgrader
+from .course import ASSIGNMENT_ID, RELEASE_DIR, SOURCE_DIR, add_course_arguments, run_nbgrader
 from .execute import Execution, GradeTask, Limits, fingerprint, run_submission
 from .gradebook_writer import GradebookWriter
 from .results import Failure, SubmissionResult, load_results, results_dir
+from .sandbox import sandbox_unavailable
 from .scoring import score_notebooks
+
+
+class SandboxUnavailable(RuntimeError):
+    """Grading was asked to sandbox submissions on a machine where sandboxes cannot be made."""
 
 
 def find_submissions(course_root: Path, assignment: str) -> dict[str, Path]:
@@ -33,10 +38,12 @@ def find_submissions(course_root: Path, assignment: str) -> dict[str, Path]:
 def gradebook_template(course_root: Path, assignment: str) -> Path:
     """A snapshot of a gradebook that knows the assignment, for the workers to copy.
 
-    Runs nbgrader's generate step first if the gradebook does not know the assignment yet.
+    Runs nbgrader's generate step first if the gradebook does not know the assignment yet,
+    or if the release (which submissions are restored against) is missing.
     """
     course_root = Path(course_root)
-    if not _gradebook_knows(course_root / "gradebook.db", assignment):
+    if not _gradebook_knows(course_root / "gradebook.db", assignment) or \
+            not (course_root / RELEASE_DIR / assignment).is_dir():
         run_nbgrader(["generate_assignment", assignment, "--force"], course_root)
     template = results_dir(course_root, assignment) / "gradebook-template.db"
     template.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +83,9 @@ def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = L
     todo = {student: path for student, path in submissions.items()
             if force or student not in kept or kept[student].fingerprint != fingerprint(path)}
     todo = dict(sorted(todo.items(), key=lambda item: first.index(item[0]) if item[0] in first else len(first)))
+    if todo and limits.sandbox and (why := sandbox_unavailable()):
+        raise SandboxUnavailable(f"Submissions are untrusted code and run in a sandbox, which cannot be made here: "
+                                 f"{why}. Only to grade code you trust, pass --no-sandbox.")
     if todo:
         template = gradebook_template(course_root, assignment)
         if cifar10_dir is None:
@@ -131,13 +141,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--memory", type=float, default=defaults.memory_bytes / 2 ** 30,
                         help=f"GiB of memory a submission may use (default: {defaults.memory_bytes / 2 ** 30:.0f})")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded already")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run submissions without the sandbox (only for code you trust: see the README's threat model)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def command(args) -> int:
-    limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30))
-    results = grade(Path(args.course), args.assignment, limits, args.workers, args.scheduler, args.force,
-                    progress=not args.no_progress)
+    limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), sandbox=not args.no_sandbox)
+    try:
+        results = grade(Path(args.course), args.assignment, limits, args.workers, args.scheduler, args.force,
+                        progress=not args.no_progress)
+    except SandboxUnavailable as error:
+        print(error)
+        return 2
     if not results:
         print(f"No submissions found under {Path(args.course).resolve() / 'submitted'}/<student>/{args.assignment}/")
         return 1

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 # Why a submission (or one of its notebooks) could not be graded normally, worst first.
-FAILURE_KINDS = ("unreadable", "timeout", "memory", "kernel died", "error")
+FAILURE_KINDS = ("unreadable", "timeout", "memory", "sandbox", "kernel died", "error")
 
 
 @dataclass
@@ -36,6 +36,14 @@ class Failure:
 
 
 @dataclass
+class Tampering:
+    """A change to a cell the student may not change, undone before grading."""
+    notebook: str
+    cell: str              # grade_id
+    change: str            # plain words, e.g. "was deleted; restored from the release"
+
+
+@dataclass
 class SubmissionResult:
     """Everything grading found out about one student's submission."""
     student: str
@@ -44,6 +52,7 @@ class SubmissionResult:
     tests: list[TestResult] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
+    tampering: list[Tampering] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -60,13 +69,19 @@ class SubmissionResult:
         return next((kind for kind in FAILURE_KINDS if kind in kinds), "graded")
 
     @property
+    def tampered(self) -> str:
+        """The tampering undone before grading, in plain words ('' when there was none)."""
+        return "; ".join(f"{t.notebook}: cell {t.cell} {t.change}" for t in self.tampering)
+
+    @property
     def reason(self) -> str:
         """The failures in plain words ('' when there were none)."""
         return "; ".join(f"{f.notebook + ': ' if f.notebook else ''}{f.detail}" for f in self.failures)
 
     def to_dict(self) -> dict:
         record = asdict(self)
-        record.update(score=self.score, max_score=self.max_score, status=self.status, reason=self.reason)
+        record.update(score=self.score, max_score=self.max_score, status=self.status, reason=self.reason,
+                      tampered=self.tampered)
         return record
 
     @classmethod
@@ -74,7 +89,8 @@ class SubmissionResult:
         return cls(student=record["student"], assignment=record["assignment"],
                    fingerprint=record["fingerprint"], seconds=record.get("seconds", 0.0),
                    tests=[TestResult(**t) for t in record["tests"]],
-                   failures=[Failure(**f) for f in record["failures"]])
+                   failures=[Failure(**f) for f in record["failures"]],
+                   tampering=[Tampering(**t) for t in record.get("tampering", [])])
 
 
 def results_dir(course_root: Path, assignment: str) -> Path:

@@ -7,6 +7,7 @@ failure messages never include a test's source, only the exception it raised.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import nbformat
@@ -15,6 +16,11 @@ from nbgrader.utils import determine_grade, is_grade, is_solution
 from .results import Failure, TestResult
 
 MESSAGE_LIMIT = 2000  # characters of a failure message kept in the results
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Traceback frame headers: a cell of the notebook itself, or another notebook's cell run by load_from_notebook.
+CELL_FRAME = re.compile(r"^Cell In\[(\d+)\], line (\d+), in (\w+)")
+IMPORTED_FRAME = re.compile(r"^File (\S+\.ipynb) \(cell (\d+)\):(\d+), in (\w+)")
+ARROW = re.compile(r"^-+>\s*\d+\s+(.*)$")
 
 
 def autograded_tests(source_dir: Path) -> list[tuple[str, str, float, str]]:
@@ -51,6 +57,8 @@ def score_notebooks(source_dir: Path, executed: dict[str, str],
     by_cell = {(name, cell.metadata["nbgrader"]["grade_id"]): cell
                for name, nb in parsed.items() for cell in nb.cells
                if cell.cell_type == "code" and "grade_id" in cell.metadata.get("nbgrader", {})}
+    answers = {name: {cell.execution_count for cell in nb.cells if is_solution(cell) and cell.cell_type == "code"}
+               for name, nb in parsed.items()}
     results = []
     for notebook, grade_id, points, description in autograded_tests(source_dir):
         cell = by_cell.get((notebook, grade_id))
@@ -65,19 +73,41 @@ def score_notebooks(source_dir: Path, executed: dict[str, str],
         score, _ = determine_grade(cell)
         score = float(score or 0.0)
         results.append(TestResult(notebook, grade_id, description, score, points, score >= points,
-                                  "" if score >= points else _message(cell)))
+                                  "" if score >= points else _message(cell, answers[notebook])))
     return results, found
 
 
-def _message(cell) -> str:
-    """The exception a test cell raised (type and message), or its stderr; never its traceback."""
+def _message(cell, answer_counts: set) -> str:
+    """The exception a test cell raised (type and message), or its stderr; never the test's code.
+
+    When the exception came from the student's own code, the message also says where.
+    """
     for output in cell.outputs:
         if output.output_type == "error":
-            return f"{output.ename}: {output.evalue}"[:MESSAGE_LIMIT]
+            where = _raised_in_answer(output.get("traceback", []), answer_counts)
+            return f"{output.ename}: {output.evalue}{f' [{where}]' if where else ''}"[:MESSAGE_LIMIT]
     for output in cell.outputs:
         if output.output_type == "stream" and output.name == "stderr":
             return f"wrote to stderr: {output.text.strip()}"[:MESSAGE_LIMIT]
     return "the cell produced no error but not full marks"
+
+
+def _raised_in_answer(traceback: list[str], answer_counts: set) -> str:
+    """The deepest traceback frame in an answer cell, e.g. 'raised in affine_backward, line 18: dw = x @ dout'.
+
+    Frames of other cells (test cells, which may hold hidden tests) are never quoted.
+    """
+    where = ""
+    for frame in traceback:
+        lines = ANSI.sub("", frame).splitlines() or [""]
+        own, imported = CELL_FRAME.match(lines[0]), IMPORTED_FRAME.match(lines[0])
+        if own and int(own.group(1)) in answer_counts:
+            code = next((m.group(1).strip() for m in map(ARROW.match, lines) if m), "")
+            where = f"raised in {own.group(3)}, line {own.group(2)}" + (f": {code}" if code else "")
+        elif imported:  # answer cells of an earlier notebook, run by load_from_notebook
+            name, cell, line, function = imported.groups()
+            where = f"raised in {function} ({name}, cell {cell}, line {line})"
+    return where
 
 
 def _failures_in_outputs(notebook: str, nb) -> list[Failure]:
@@ -91,7 +121,20 @@ def _failures_in_outputs(notebook: str, nb) -> list[Failure]:
                 failures.append(Failure("memory", notebook, f"ran out of memory in cell {number} (MemoryError)"))
             elif output.ename in ("CellTimeoutError", "TimeoutError") or "timed out" in output.evalue.lower():
                 failures.append(Failure("timeout", notebook, f"cell {number} ran past the per-cell time limit"))
+            elif denied := _sandbox_denial(output.ename, output.evalue):
+                failures.append(Failure("sandbox", notebook, f"cell {number} {denied}"))
     return failures
+
+
+def _sandbox_denial(ename: str, evalue: str) -> str:
+    """What the grading sandbox refused, judged from an exception ('' when it was something else)."""
+    if ename == "BlockingIOError" or "Resource temporarily unavailable" in evalue:
+        return "tried to start more processes than grading allows"
+    if "Network is unreachable" in evalue or "name resolution" in evalue or ename == "gaierror":
+        return "tried to reach the network, which grading does not allow"
+    if ename == "PermissionError" or "Read-only file system" in evalue:
+        return "tried to read or write a file outside its own folder"
+    return ""
 
 
 def _why_not_run(notebook: str, failures: list[Failure], executed: bool) -> str:

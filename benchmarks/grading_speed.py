@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from autograder.course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbgrader, source_notebooks  # noqa: E402
 from autograder.execute import Limits  # noqa: E402
 from autograder.grade import grade  # noqa: E402
-from autograder.mutants import CATALOGUE, write_mutant  # noqa: E402
+from autograder.mutants import CATALOGUE, write_mutant, write_reference  # noqa: E402
 
 
 def build_course(folder: Path, count: int) -> list[str]:
@@ -34,16 +34,17 @@ def build_course(folder: Path, count: int) -> list[str]:
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], folder)
     kinds = ["reference", "release"] + [m.name for m in CATALOGUE]
     students = []
+    reference = write_reference(source_notebooks(folder), release_notebooks(folder), folder / "reference")
     for i in range(count):
         kind = kinds[i % len(kinds)]
         student = f"s{i:02d}_{kind}"
         target = folder / "submitted" / student / ASSIGNMENT_ID
         if kind == "reference":
-            shutil.copytree(source_notebooks(folder), target)
+            shutil.copytree(reference, target)
         elif kind == "release":
             shutil.copytree(release_notebooks(folder), target)
         else:
-            write_mutant(next(m for m in CATALOGUE if m.name == kind), source_notebooks(folder), target)
+            write_mutant(next(m for m in CATALOGUE if m.name == kind), reference, target)
         students.append(student)
     return students
 

@@ -43,11 +43,14 @@ BODIES = {
     "eve": "while True:\n    pass\n",                                    # loops forever
     "fay": "blocks = []\nwhile True:\n    blocks.append(bytearray(10**8))\n",  # exhausts memory
     "gus": "import os\nos.kill(os.getpid(), 9)\n",                       # kills its kernel
+    "jay": "import subprocess\nkids = [subprocess.Popen(['sleep', '60']) for _ in range(1000)]\n",  # past the process cap
 }
 CORRUPT = "hal"                                                          # not a notebook at all
 EXPECTED_STATUS = {"ada": "graded", "ben": "graded", "cy": "graded", "dee": "graded",
-                   "eve": "timeout", "fay": "memory", "gus": "kernel died", "hal": "unreadable"}
-EXPECTED_SCORE = {"ada": 3.0, "ben": 0.0, "cy": 0.0, "dee": 2.0, "eve": 0.0, "fay": 0.0, "gus": 0.0, "hal": 0.0}
+                   "eve": "timeout", "fay": "memory", "gus": "kernel died", "hal": "unreadable",
+                   "jay": "sandbox"}
+EXPECTED_SCORE = {"ada": 3.0, "ben": 0.0, "cy": 0.0, "dee": 2.0, "eve": 0.0, "fay": 0.0, "gus": 0.0, "hal": 0.0,
+                  "jay": 0.0}
 
 
 def _cell(kind, source, grade_id, **flags):

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from autograder.execute import GradeTask, Limits, _drop_unreadable, _failures_in_log, fingerprint, run_submission
 from course_fixtures import ASSIGNMENT, BODIES, NOTEBOOK, make_course, submit
@@ -67,3 +68,37 @@ def test_a_correct_submission_gets_full_marks_and_its_executed_notebook(tmp_path
     assert (execution.result.score, execution.result.max_score, execution.result.status) == (3.0, 3.0, "graded")
     assert list(execution.notebooks) == [NOTEBOOK]
     assert execution.result.fingerprint == fingerprint(Path(folder))
+
+
+PROBE = '''import os, socket
+print("uid is root:", os.getuid() == 0)
+print("gradebook readable:", os.access({gradebook!r}, os.R_OK) and os.path.getsize({gradebook!r}) > 0)
+print("solutions listed:", os.path.isdir({solutions!r}) and bool(os.listdir({solutions!r})))
+print("other submission listed:", os.path.isdir({other!r}) and bool(os.listdir({other!r})))
+try:
+    socket.create_connection(("1.1.1.1", 80), timeout=2).close()
+    print("network reached: True")
+except OSError:
+    print("network reached: False")
+def square(x):
+    return x * x
+'''
+
+
+@pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "no sandbox"])
+def test_the_sandbox_hides_the_course_and_the_network(tmp_path, sandbox):
+    """Can a submission see the gradebook, the hidden tests, another submission, the network, or run as root?"""
+    course = make_course(tmp_path / "course")
+    other = submit(course, "ada", BODIES["ada"])
+    probe = PROBE.format(gradebook=str(course / "gradebook.db"), solutions=str(course / "solutions" / ASSIGNMENT),
+                         other=str(other))
+    folder = submit(course, "zed", probe)
+    task = GradeTask("zed", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
+                     Limits(wall_seconds=120, sandbox=sandbox))
+    execution = run_submission(task)
+    output = execution.notebooks[NOTEBOOK]
+    for seen in ("uid is root", "gradebook readable", "solutions listed", "other submission listed"):
+        assert f"{seen}: {not sandbox}" in output, seen
+    if sandbox:  # without it, whether the network is reachable depends on the machine
+        assert "network reached: False" in output
+    assert execution.result.score == 3.0

@@ -49,6 +49,7 @@ def test_every_submission_gets_a_row_with_its_reason(graded_class):
     assert "ran out of memory" in reasons["fay"]
     assert "kernel died" in reasons["gus"]
     assert "not a readable notebook" in reasons["hal"]
+    assert "tried to start more processes than grading allows" in reasons["jay"]
     assert reasons["ada"] == ""
 
 

@@ -2,8 +2,9 @@
 import nbformat
 import pytest
 
-from autograder.course import source_notebooks
-from autograder.mutants import CATALOGUE, Mutant, MutantError, write_mutant
+from autograder.course import release_notebooks, source_notebooks
+from autograder.mutants import CATALOGUE, Mutant, MutantError, write_mutant, write_reference
+from autograder.restore import is_answer, restore_notebook
 
 
 def cell_source(folder, notebook, grade_id):
@@ -37,3 +38,16 @@ def test_an_edit_that_does_not_apply_is_refused(tmp_path):
     wrong_cell = Mutant("wrong", "x", "2_layers.ipynb", "no_such_cell", "a", "b")
     with pytest.raises(MutantError, match="0 cells with grade_id 'no_such_cell'"):
         write_mutant(wrong_cell, source_notebooks(), tmp_path / "n")
+
+
+def test_the_reference_submission_is_the_release_with_the_reference_answers(tmp_path):
+    """Is the reference submitted as a student would (release cells, reference answers), with nothing to flag?"""
+    written = write_reference(source_notebooks(), release_notebooks(), tmp_path / "reference")
+    for path in sorted(release_notebooks().glob("*.ipynb")):
+        release = nbformat.read(path, as_version=4)
+        submitted = nbformat.read(written / path.name, as_version=4)
+        assert restore_notebook(submitted, release, path.name)[1] == []
+        for before, after in zip(release.cells, submitted.cells):
+            grade_id = before.metadata.get("nbgrader", {}).get("grade_id")
+            expected = cell_source(source_notebooks(), path.name, grade_id) if is_answer(before) else before.source
+            assert after.source == expected

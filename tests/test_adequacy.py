@@ -1,0 +1,130 @@
+"""Tests for autograder.adequacy: every test catches the mistakes it should, and only those.
+
+The first tests check the judging on made-up results. The last ones grade the real
+adequacy class (reference, untouched release, every mutant) once per session, about
+ten minutes on two cores: this is where CI proves the assignment's tests adequate.
+"""
+import os
+
+import pytest
+
+from autograder.adequacy import (REFERENCE, UNTOUCHED, coverage_table, judge, judge_mutant, needed_by,
+                                 notebook_loads, reached_by, run_adequacy, with_reference_results)
+from autograder.course import ROOT, source_notebooks
+from autograder.mutants import CATALOGUE, Mutant
+from autograder.results import Failure, SubmissionResult
+from autograder.results import TestResult as Result  # not a test class
+from autograder.scoring import autograded_tests
+
+TESTS = ("test_a", "test_b", "test_c")
+MUTANT = Mutant("m", "a mistake", "n.ipynb", "task_a", "x", "y", must_fail=("test_a", "test_b"), cause="transposed")
+
+
+def result(student, failing=(), messages=None, failures=()):
+    tests = [Result("n.ipynb", t, "", 0.0 if t in failing else 1.0, 1.0, t not in failing,
+                        (messages or {}).get(t, "CheckFailed: wrong" if t in failing else "")) for t in TESTS]
+    return SubmissionResult(student, "a", "f", tests, list(failures))
+
+
+def test_a_mutant_failing_exactly_its_tests_with_the_cause_is_ok():
+    """Is a mutant that fails exactly its declared tests, naming the cause, judged ok?"""
+    verdict = judge_mutant(MUTANT, result("m", {"test_a", "test_b"}, {"test_a": "CheckFailed: dw looks transposed"}))
+    assert verdict.ok, verdict.problems
+
+
+@pytest.mark.parametrize("failing, messages, expected", [
+    ({"test_a"}, {"test_a": "transposed"}, "test_b passed but must fail"),
+    ({"test_a", "test_b", "test_c"}, {"test_a": "transposed"}, "test_c failed but must pass"),
+    ({"test_a", "test_b"}, {"test_a": "CheckFailed: dw differs"}, "message does not say 'transposed'"),
+])
+def test_a_mutant_graded_otherwise_is_a_problem(failing, messages, expected):
+    """Is a missed test, an extra failure, or a message without the cause each reported?"""
+    verdict = judge_mutant(MUTANT, result("m", failing, messages))
+    assert not verdict.ok and any(expected in problem for problem in verdict.problems), verdict.problems
+
+
+def test_a_mutant_that_could_not_run_is_a_problem():
+    """Does a mutant that timed out count as a problem, even if it failed the right tests?"""
+    timed_out = result("m", {"test_a", "test_b"}, {"test_a": "transposed"}, [Failure("timeout", "", "ran too long")])
+    assert any("could not run normally" in p for p in judge_mutant(MUTANT, timed_out).problems)
+
+
+def test_reference_untouched_and_missing_submissions_are_judged():
+    """Must the reference pass everything, the release score zero, and every mutant be graded?"""
+    verdicts = {v.student: v for v in judge([result(REFERENCE, {"test_c"}), result(UNTOUCHED, {"test_a"})])}
+    assert any("test_c failed" in p for p in verdicts[REFERENCE].problems)
+    assert any("test_b earned 1 points" in p for p in verdicts[UNTOUCHED].problems)
+    assert all(verdicts[m.name].problems == ["was not graded"] for m in CATALOGUE)
+
+
+def test_every_mutant_declares_real_tests_and_a_cause():
+    """Does each mutant name existing tests, the first one in its own notebook, and a cause to look for?"""
+    tests = {grade_id: notebook for notebook, grade_id, _, _ in autograded_tests(source_notebooks())}
+    assert len(CATALOGUE) >= 15
+    for mutant in CATALOGUE:
+        assert mutant.must_fail and mutant.cause, mutant.name
+        assert set(mutant.must_fail) <= set(tests), mutant.name
+        assert tests[mutant.must_fail[0]] == mutant.notebook, mutant.name
+        assert len(set(mutant.must_fail)) == len(mutant.must_fail), mutant.name
+
+
+def test_readme_table_matches_the_catalogue():
+    """Is the README's table of tests, points and mutants the one the catalogue generates?"""
+    assert coverage_table() in (ROOT / "README.md").read_text(), \
+        "README.md is out of date: paste the output of `python -m autograder adequacy --table`"
+
+
+def test_a_may_fail_test_may_fail_or_pass():
+    """Is a test the mutant leaves to training noise accepted both ways, and the others still checked?"""
+    noisy = Mutant("m", "", "n.ipynb", "task_a", "x", "y", must_fail=("test_a",), cause="c", may_fail=("test_c",))
+    assert judge_mutant(noisy, result("m", {"test_a", "test_c"}, {"test_a": "c"})).ok
+    assert judge_mutant(noisy, result("m", {"test_a"}, {"test_a": "c"})).ok
+    assert not judge_mutant(noisy, result("m", {"test_a", "test_b"}, {"test_a": "c"})).ok
+
+
+def test_the_tests_no_mutant_reaches_are_known():
+    """Which autograded tests does no mutant fail? (A known list: coverage can grow, never shrink silently.)"""
+    caught = {grade_id for mutant in CATALOGUE for grade_id in mutant.must_fail}
+    uncaught = [grade_id for _, grade_id, _, _ in autograded_tests(source_notebooks()) if grade_id not in caught]
+    assert uncaught == ["test_2_3_relu_forward", "test_2_4_activations_forward", "test_2_4_activations_backward",
+                        "test_4_2_initialization", "test_5_1_sgd", "test_7_1_grid_search"]
+
+
+def test_a_mutant_is_graded_on_the_notebooks_its_edit_reaches():
+    """Is an edit to the layers graded with every notebook that loads them, and one to part 1 alone?"""
+    loads = notebook_loads(source_notebooks())
+    assert reached_by("1_computational_graphs.ipynb", loads) == {"1_computational_graphs.ipynb"}
+    assert reached_by("2_layers.ipynb", loads) == {"2_layers.ipynb", "3_vanishing_gradients.ipynb",
+                                                   "4_two_layer_net.ipynb", "6_training_cifar10.ipynb",
+                                                   "7_hyperparameter_search.ipynb"}
+    assert needed_by({"6_training_cifar10.ipynb"}, loads) == {"2_layers.ipynb", "4_two_layer_net.ipynb",
+                                                              "5_solver.ipynb", "6_training_cifar10.ipynb"}
+
+
+def test_results_of_unreached_notebooks_are_the_references():
+    """Are the tests of notebooks a mutant was not graded on taken from the reference, missing-notebook failures dropped?"""
+    reference = result(REFERENCE)
+    partial = SubmissionResult("m", "a", "f", [Result("other.ipynb", "test_z", "", 0.0, 1.0, False, "not run")],
+                               [Failure("unreadable", "n.ipynb", "is missing from the submission")])
+    merged = with_reference_results(partial, reference, graded={"other.ipynb"})
+    assert [t.grade_id for t in merged.tests] == list(TESTS) + ["test_z"] and merged.failures == []
+
+
+@pytest.fixture(scope="session")
+def adequacy_verdicts(tmp_path_factory):
+    from nn_helpers.data import find_cifar10_dir
+    try:
+        find_cifar10_dir()
+    except FileNotFoundError as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"CIFAR-10 is not set up: {error}")
+    return {v.student: v for v in run_adequacy(tmp_path_factory.mktemp("adequacy") / "course")}
+
+
+@pytest.mark.adequacy
+@pytest.mark.parametrize("student", [REFERENCE, UNTOUCHED] + [m.name for m in CATALOGUE])
+def test_graded_as_it_must_be(adequacy_verdicts, student):
+    """Is this submission of the adequacy class graded exactly as it must be (see adequacy.py)?"""
+    verdict = adequacy_verdicts[student]
+    assert verdict.ok, f"{student} must get {verdict.expected}:\n  " + "\n  ".join(verdict.problems)

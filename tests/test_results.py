@@ -1,0 +1,52 @@
+"""Tests for autograder.results: the plain records every step after grading reads."""
+import json
+
+import pytest
+
+from autograder.results import (Failure, SubmissionResult, Tampering, TestResult as Result, load_results,
+                                require_results, save_result)
+
+
+def sample(student="ada") -> SubmissionResult:
+    return SubmissionResult(student, "toy", "f" * 64,
+                            [Result("n.ipynb", "test_a", "Does a work?", 2.0, 2.0, True),
+                             Result("n.ipynb", "test_b", "", 0.0, 1.0, False, "CheckFailed: b")],
+                            [Failure("memory", "n.ipynb", "ran out of memory in cell 3 (MemoryError)")], 12.5,
+                            [Tampering("n.ipynb", "test_b", "was deleted; restored from the release")])
+
+
+def test_a_result_survives_a_round_trip_through_its_file(tmp_path):
+    """Does a saved result load back equal, tampering and failures included?"""
+    save_result(sample(), tmp_path)
+    assert load_results(tmp_path, "toy") == [sample()]
+
+
+def test_the_record_states_score_status_reason_and_tampering(tmp_path):
+    """Does the JSON record carry the derived score, status, reason and tampering in plain words?"""
+    record = json.loads(save_result(sample(), tmp_path).read_text())
+    assert (record["score"], record["max_score"], record["status"]) == (2.0, 3.0, "memory")
+    assert record["reason"] == "n.ipynb: ran out of memory in cell 3 (MemoryError)"
+    assert record["tampered"] == "n.ipynb: cell test_b was deleted; restored from the release"
+
+
+def test_the_worst_failure_gives_the_status():
+    """Is the status the worst failure kind, and 'graded' without failures?"""
+    result = sample()
+    result.failures.append(Failure("unreadable", "m.ipynb", "is missing from the submission"))
+    assert result.status == "unreadable"
+    assert SubmissionResult("ben", "toy", "f").status == "graded"
+
+
+def test_records_written_before_tampering_existed_still_load(tmp_path):
+    """Does a result file without a tampering list load with none?"""
+    record = sample().to_dict()
+    del record["tampering"]
+    (tmp_path / "grading" / "toy").mkdir(parents=True)
+    (tmp_path / "grading" / "toy" / "ada.json").write_text(json.dumps(record))
+    assert load_results(tmp_path, "toy")[0].tampering == []
+
+
+def test_no_results_is_an_error_that_says_to_grade_first(tmp_path):
+    """Does asking for results before grading name the command to run?"""
+    with pytest.raises(FileNotFoundError, match="python -m autograder grade"):
+        require_results(tmp_path, "toy")
