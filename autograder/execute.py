@@ -160,7 +160,8 @@ def _autograde_sandboxed(command: list[str], course: Path, env: dict, task: Grad
     limits = task.limits
     run = run_sandboxed(command, course, SandboxLimits(
         wall_seconds=limits.wall_seconds, cpu_seconds=int(limits.wall_seconds), memory_bytes=limits.memory_bytes,
-        max_processes=limits.max_processes), hidden=private_paths(Path(task.course_root)), env=env)
+        max_processes=limits.max_processes), hidden=private_paths(Path(task.course_root)), env=env,
+        visible=[ROOT, Path(task.cifar10_dir)])
     if run.stopped and "wall-clock" in run.stopped:
         return [Failure("timeout", "", f"ran past the {limits.wall_seconds:.0f} s limit for a whole "
                                        "submission and was stopped")]

@@ -80,13 +80,16 @@ def sandbox_unavailable() -> str | None:
 
 
 def run_sandboxed(command: list[str], scratch: Path, limits: SandboxLimits, hidden: Iterable[Path] = (),
-                  env: dict[str, str] | None = None, uid: int | None = None) -> SandboxRun:
+                  env: dict[str, str] | None = None, uid: int | None = None,
+                  visible: Iterable[Path] = ()) -> SandboxRun:
     """Run `command` with cwd=scratch inside a fresh sandbox; never raises for what the command does.
 
     The command runs as `uid` (and the same gid), by default one no other live sandbox uses;
     scratch belongs to it during the run and is given back to the caller afterwards. It gets
-    `env`, or PATH and LANG, plus HOME=scratch unless `env` sets HOME. Raises RuntimeError if
-    the sandbox cannot be set up (see `sandbox_unavailable`).
+    `env`, or PATH and LANG, plus HOME=scratch unless `env` sets HOME. `visible` folders (the
+    kit, the dataset) stay readable even under a folder the sandbox replaces, like /tmp or
+    /root; so do this Python and its virtual environment. Raises RuntimeError if the sandbox
+    cannot be set up (see `sandbox_unavailable`).
     """
     scratch = Path(scratch).resolve()
     # Native thread ids are unique among live threads, so sandboxes running at once get
@@ -95,7 +98,8 @@ def run_sandboxed(command: list[str], scratch: Path, limits: SandboxLimits, hidd
     if env is None:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
     env = {"HOME": str(scratch), **env}
-    script = _setup_script(scratch, [Path(path).resolve() for path in hidden], limits, uid)
+    script = _setup_script(scratch, [Path(path).resolve() for path in hidden], limits, uid,
+                           [Path(path).resolve() for path in visible])
     argv = [_tool("unshare"), "--net", "--mount", "--propagation=private", "--pid", "--fork", "--kill-child",
             "--mount-proc", "--ipc", "/bin/sh", "-c", script, "sandbox", *command]
     _chown_tree(scratch, uid, uid)
@@ -118,7 +122,8 @@ def _tool(name: str) -> str:
     return path
 
 
-def _setup_script(scratch: Path, hidden: list[Path], limits: SandboxLimits, uid: int) -> str:
+def _setup_script(scratch: Path, hidden: list[Path], limits: SandboxLimits, uid: int,
+                  visible: list[Path] = ()) -> str:
     """The shell script process 1 runs as root: lo up, mounts, then the command ("$@") as `uid`."""
     mount, q = _tool("mount"), shlex.quote
     lines = ["set -e", f"{_tool('ip')} link set lo up"]
@@ -128,7 +133,8 @@ def _setup_script(scratch: Path, hidden: list[Path], limits: SandboxLimits, uid:
         elif path.exists():
             lines.append(f"{mount} --bind /dev/null {q(str(path))}")
     # Folders to bring back once the covers are on: held open first, bound back from the handle.
-    kept = [p for p in (scratch, Path(sys.base_prefix).resolve()) if any(p.is_relative_to(c) for c in COVERED)]
+    wanted = [scratch, Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), *visible]
+    kept = [p for p in dict.fromkeys(wanted) if p.exists() and any(p.is_relative_to(c) for c in COVERED)]
     handles = {path: READY_FD + 1 + i for i, path in enumerate(kept)}
     lines += [f"exec {fd}< {q(str(path))}" for path, fd in handles.items()]
     lines += [f"{mount} -t tmpfs -o mode={mode},size={limits.max_file_bytes},nosuid,nodev sandbox {q(folder)}"

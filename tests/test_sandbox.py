@@ -122,7 +122,8 @@ def test_hidden_paths_and_other_scratch_folders_cannot_be_read(tmp_path):
     (scratch / "gradebook.db").write_text(SECRET)
     neighbour.mkdir()
     (neighbour / "work.py").write_text(SECRET)
-    solutions, gradebook, config = ROOT / SOURCE_DIR, ROOT / "gradebook.db", ROOT / "nbgrader_config.py"
+    # outside /tmp, and in every clone: the kit's solutions and a file that stands for a gradebook
+    solutions, gradebook, config = ROOT / SOURCE_DIR, ROOT / "README.md", ROOT / "nbgrader_config.py"
     assert os.listdir(solutions) and gradebook.stat().st_size > 0
     hidden = [solutions, gradebook, scratch / "source", scratch / "gradebook.db"]
     run = sandboxed_python(f"""
@@ -278,3 +279,17 @@ def test_a_notebook_executes_inside_the_sandbox(tmp_path):
     assert run.returncode == 0 and run.stopped is None, run.output
     outputs = nbformat.read(scratch / "nb.ipynb", as_version=4).cells[1].outputs
     assert [output.get("text") for output in outputs] == ["answer=42\n"]
+
+
+def test_a_visible_folder_under_a_replaced_one_stays_readable(tmp_path):
+    """Does a folder the command needs (the kit, the dataset) stay readable when it lives under /tmp?"""
+    kit = tmp_path / "kit"
+    (kit / "solutions").mkdir(parents=True)
+    (kit / "data.txt").write_text("pixels")
+    (kit / "solutions" / "answer.py").write_text(SECRET)
+    run = sandboxed_python(f"""
+        import os
+        print(open({str(kit / "data.txt")!r}).read(), os.listdir({str(kit / "solutions")!r}))
+        """, tmp_path / "scratch", hidden=[kit / "solutions"], visible=[kit])
+    assert run.returncode == 0, run.output
+    assert "pixels []" in run.output and SECRET not in run.output
