@@ -5,9 +5,10 @@ Grades one class in a fresh course folder, exactly as `grade` grades students:
 - the untouched release must score zero on every autograded test;
 - every mutant of the catalogue (mutants.py) must fail exactly the tests it declares,
   pass all the others, and fail the first of them with a message naming the cause.
-A mutant is submitted with only the notebooks its edit can reach (its own, those that
-load it with `load_from_notebook`, and what those load): the others are byte for byte
-the reference's, so their results are the reference's, taken from its grading.
+A mutant is submitted with only the notebooks its edit can reach that hold autograded
+tests (its own, those that load it with `load_from_notebook`), and what those load: the
+others are byte for byte the reference's, so their results are the reference's, taken
+from its grading.
 Exits non-zero when any of this does not hold. `--table` prints the README's table.
 """
 from __future__ import annotations
@@ -70,15 +71,22 @@ def needed_by(notebooks: set[str], loads: dict[str, set[str]]) -> set[str]:
     return needed
 
 
+def graded_notebooks(mutant: Mutant, source_dir: Path) -> set[str]:
+    """The notebooks a mutant is submitted with: those its edit reaches that hold autograded
+    tests, and everything they load."""
+    loads = notebook_loads(source_dir)
+    tested = {notebook for notebook, _, _, _ in autograded_tests(source_dir)}
+    return needed_by(reached_by(mutant.notebook, loads) & tested, loads)
+
+
 def build_class(course: Path, assignment: str = ASSIGNMENT_ID) -> None:
     """Put the reference, the untouched release and every mutant under course/submitted."""
     submitted, release = course / "submitted", release_notebooks(course)
     reference = write_reference(source_notebooks(course), release, submitted / REFERENCE / assignment)
     shutil.copytree(release, submitted / UNTOUCHED / assignment)
-    loads = notebook_loads(source_notebooks(course))
     for mutant in CATALOGUE:
         folder = write_mutant(mutant, reference, submitted / mutant.name / assignment)
-        keep = needed_by(reached_by(mutant.notebook, loads), loads)
+        keep = graded_notebooks(mutant, source_notebooks(course))
         for path in folder.glob("*.ipynb"):
             if path.name not in keep:
                 path.unlink()
@@ -131,11 +139,10 @@ def judge_mutant(mutant: Mutant, result: SubmissionResult) -> Verdict:
 def judge(results: list[SubmissionResult], source_dir: Path | None = None) -> list[Verdict]:
     """A verdict for the reference, the untouched release and every mutant (missing ones too)."""
     by_student = {r.student: r for r in results}
-    loads = notebook_loads(source_dir or source_notebooks())
     reference = by_student.get(REFERENCE, SubmissionResult(REFERENCE, "", ""))
 
     def mutant_judge(mutant):
-        graded = needed_by(reached_by(mutant.notebook, loads), loads)
+        graded = graded_notebooks(mutant, source_dir or source_notebooks())
         return lambda result: judge_mutant(mutant, with_reference_results(result, reference, graded))
 
     judges = {REFERENCE: judge_reference, UNTOUCHED: judge_untouched}
@@ -151,7 +158,11 @@ def run_adequacy(output: Path | None = None, workers: int | None = None,
     copy_course(course, ROOT)
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], course)
     build_class(course)
-    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=timeout), workers, first=(REFERENCE,))
+    # The longest first (the reference, then the mutants graded on the most notebooks), so that
+    # both workers finish together.
+    longest = sorted(CATALOGUE, key=lambda m: -len(graded_notebooks(m, source_notebooks(course))))
+    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=timeout), workers,
+                    first=(REFERENCE, *(m.name for m in longest)))
     return judge(results)
 
 

@@ -165,8 +165,10 @@ def _autograde_sandboxed(command: list[str], course: Path, env: dict, task: Grad
     if run.stopped and "wall-clock" in run.stopped:
         return [Failure("timeout", "", f"ran past the {limits.wall_seconds:.0f} s limit for a whole "
                                        "submission and was stopped")]
-    if run.stopped:
-        return [Failure("timeout" if "CPU time" in run.stopped else "sandbox", "", f"the sandbox stopped it: it {run.stopped}")]
+    if run.stopped and "CPU time" in run.stopped:
+        return [Failure("timeout", "", f"the sandbox stopped it: it {run.stopped}")]
+    if run.stopped:  # a signal from inside: the submission killed its own grading run
+        return [Failure("error", "", f"nbgrader {run.stopped}, by the submission itself or something it started")]
     return _failures_in_log(run.output, run.returncode)
 
 

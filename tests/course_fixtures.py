@@ -46,11 +46,12 @@ BODIES = {
     "jay": "import subprocess\nkids = [subprocess.Popen(['sleep', '60']) for _ in range(1000)]\n",  # past the process cap
 }
 CORRUPT = "hal"                                                          # not a notebook at all
+TAMPERED = "kim"                      # correct, but deleted the hidden-test cell: restored, scored, flagged
 EXPECTED_STATUS = {"ada": "graded", "ben": "graded", "cy": "graded", "dee": "graded",
                    "eve": "timeout", "fay": "memory", "gus": "kernel died", "hal": "unreadable",
-                   "jay": "sandbox"}
+                   "jay": "sandbox", "kim": "graded"}
 EXPECTED_SCORE = {"ada": 3.0, "ben": 0.0, "cy": 0.0, "dee": 2.0, "eve": 0.0, "fay": 0.0, "gus": 0.0, "hal": 0.0,
-                  "jay": 0.0}
+                  "jay": 0.0, "kim": 3.0}
 
 
 def _cell(kind, source, grade_id, **flags):
@@ -96,11 +97,17 @@ def submit(course: Path, student: str, answer: str | None) -> Path:
     return folder
 
 
-def make_class(course: Path, students=tuple(BODIES) + (CORRUPT,)) -> None:
+def make_class(course: Path, students=tuple(BODIES) + (CORRUPT, TAMPERED)) -> None:
     """Submit the simulated class (or the named students of it)."""
     for student in students:
         if student == CORRUPT:
             folder = submit(course, student, None)
             (folder / NOTEBOOK).write_text('{"cells": [ this is not json')
+        elif student == TAMPERED:
+            folder = submit(course, student, ANSWER)
+            notebook = nbformat.read(folder / NOTEBOOK, as_version=4)
+            notebook.cells = [c for c in notebook.cells
+                              if c.metadata.get("nbgrader", {}).get("grade_id") != "test_square_negative"]
+            nbformat.write(notebook, folder / NOTEBOOK)
         else:
             submit(course, student, BODIES[student])

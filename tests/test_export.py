@@ -11,7 +11,7 @@ from autograder.export import export
 from autograder.course import CONFIG_FILE, ROOT
 from autograder.results import FAILURE_KINDS, SubmissionResult, load_results, save_result
 from conftest import CRASHED
-from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, MAX_SCORE
+from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, MAX_SCORE, TAMPERED
 
 STATUS = {**EXPECTED_STATUS, CRASHED: "error"}
 SCORE = {**EXPECTED_SCORE, CRASHED: 0.0}
@@ -77,6 +77,15 @@ def test_every_failure_reason_reaches_both_json_exports(exported, graded_toy_cou
     assert seen == set(FAILURE_KINDS)
 
 
+def test_tampering_reaches_both_json_exports(exported):
+    """Are the cells restored before grading named in results.json and in the Gradescope output?"""
+    full = {r["student"]: r for r in read_json(exported["results"])["students"]}
+    assert full[TAMPERED]["tampered"] == "squares.ipynb: cell test_square_negative was deleted; restored from the release"
+    assert full["ada"]["tampered"] == ""
+    gradescope = read_json(exported["gradescope"][0].parent.parent / TAMPERED / "results.json")
+    assert "Changes undone before grading: squares.ipynb: cell test_square_negative was deleted" in gradescope["output"]
+
+
 def test_gradescope_files_follow_the_results_spec(exported):
     """Is each gradescope/<student>/results.json in Gradescope's format, one test entry per test cell?"""
     assert sorted(p.parent.name for p in exported["gradescope"]) == sorted(STATUS)
@@ -87,7 +96,7 @@ def test_gradescope_files_follow_the_results_spec(exported):
         assert record["visibility"] in VISIBILITIES and isinstance(record["execution_time"], int)
         assert record["score"] == SCORE[student] == sum(t["score"] for t in record["tests"])
         assert sum(t["max_score"] for t in record["tests"]) == MAX_SCORE
-        assert (record["output"] == "") == (STATUS[student] == "graded")
+        assert (record["output"] == "") == (STATUS[student] == "graded" and student != TAMPERED)
         for test in record["tests"]:
             assert set(test) <= GRADESCOPE_TEST_KEYS and test["visibility"] in VISIBILITIES
             assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")

@@ -70,6 +70,12 @@ def test_why_a_submission_did_not_run_is_shown(pages, graded_toy_course):
             assert failure.detail in html.unescape(page)
 
 
+def test_undone_tampering_is_shown(pages, graded_toy_course):
+    """Does the page of a student who deleted a test cell say it was restored, naming the cell?"""
+    assert "Cells you may not change were changed" in pages["kim"] and "test_square_negative" in pages["kim"]
+    assert "Cells you may not change" not in pages["ada"]
+
+
 def test_student_text_is_escaped():
     """Is markup in a failure message, a failure detail or a student id escaped, never rendered?"""
     test = results.TestResult("squares.ipynb", "test_square_positive", "Does square give 9 for 3?", 0.0, 2.0,

@@ -47,15 +47,21 @@ def test_status_table_counts_every_failure_kind(printed):
     """Does the status table count the submissions of each failure kind (one each in the toy class)?"""
     rows = [row.rsplit(None, 1) for row in section(printed[1], "Submissions by status")]
     counts = {status.strip(): int(count) for status, count in rows}
-    assert counts == {"graded": 4, **{kind: 1 for kind in FAILURE_KINDS}}
+    assert counts == {"graded": 5, **{kind: 1 for kind in FAILURE_KINDS}}
 
 
 def test_test_table_gives_points_and_pass_rates(printed):
     """Does the test table give each test's points and pass rate (ada passes both tests, dee the first)?"""
     rows = {row.split()[0]: row.split() for row in section(printed[1], "Tests")}
-    students = len(STATUS)
-    assert rows["test_square_positive"][2] == "2" and f"2/{students}" in rows["test_square_positive"]
-    assert rows["test_square_negative"][2] == "1" and f"1/{students}" in rows["test_square_negative"]
+    students = len(STATUS)  # ada, dee and kim pass the first test; ada and kim the second
+    assert rows["test_square_positive"][2] == "2" and f"3/{students}" in rows["test_square_positive"]
+    assert rows["test_square_negative"][2] == "1" and f"2/{students}" in rows["test_square_negative"]
+
+
+def test_tampering_is_listed_with_the_cell(printed):
+    """Does the report list the submission whose test cell was deleted, naming the cell?"""
+    assert "Tampering undone before grading (1 submissions)" in printed[1]
+    assert "kim: squares.ipynb: cell test_square_negative was deleted" in printed[1]
 
 
 def test_charts_are_png_files_in_the_printed_folder(printed, graded_toy_course):

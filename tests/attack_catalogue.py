@@ -1,0 +1,150 @@
+"""Attack submissions: ways a student's code could try to buy points or harm the grader.
+
+Every attack starts from the same honest submission of notebook 1 (the reference with
+one mistake: `matvec_dW_transposed`, which fails test_1_4_matvec_l2) and adds one attack.
+An attack is defeated when the submission scores no more than the honest one; where the
+attack leaves a trace, grading must also record it (a tampering flag or a failure reason).
+
+`defended=False` marks the attacks the kit does not stop yet: scores are still decided
+by nbgrader's test cells inside the student's kernel (see the README's threat model).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable
+
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell
+
+NOTEBOOK = "1_computational_graphs.ipynb"
+TARGET = "task_1_4_matvec_l2"   # the answer cell the attacks add their code to
+TESTED = "test_1_4_matvec_l2"   # the test the honest submission fails
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    description: str
+    edit: Callable[[NotebookNode], None]   # changes the honest notebook in place
+    trace: str = ""                        # what grading must record: "tampering", or a failure kind
+    defended: bool = True
+    companions: tuple[str, ...] = ()       # other notebooks of the honest submission sent along
+
+
+def cell(notebook: NotebookNode, grade_id: str) -> NotebookNode:
+    return next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def append_to_answer(code: str) -> Callable[[NotebookNode], None]:
+    def edit(notebook):
+        cell(notebook, TARGET).source += "\n\n" + code
+    return edit
+
+
+def prepend_to_answer(code: str) -> Callable[[NotebookNode], None]:
+    def edit(notebook):
+        cell(notebook, TARGET).source = code + "\n\n" + cell(notebook, TARGET).source
+    return edit
+
+
+def delete_test(notebook):
+    notebook.cells.remove(cell(notebook, TESTED))
+
+
+def blank_test(notebook):
+    cell(notebook, TESTED).source = 'print("All tests passed!")'
+
+
+def duplicate_and_move_test(notebook):
+    test = cell(notebook, TESTED)
+    notebook.cells.remove(test)
+    notebook.cells.insert(0, test)
+    notebook.cells.append(copy.deepcopy(test))
+
+
+def demote_test(notebook):
+    cell(notebook, TESTED).metadata["nbgrader"].update(grade=False, points=0)
+
+
+# Replaces the checks both in the helper package and under the names the test cells use.
+PATCH_CHECKS = ("import nn_helpers.checks as _checks\n"
+                "_checks.check_close = _checks.check_gradient = lambda *args, **kwargs: None\n"
+                "check_close = check_gradient = _checks.check_close")
+
+
+def extra_patch_cell(notebook):
+    index = notebook.cells.index(cell(notebook, TESTED))
+    notebook.cells.insert(index, new_code_cell(PATCH_CHECKS))
+
+
+# The result file a daemon tries to forge: the executed notebook nbgrader writes for grading.
+FORGE = '''import json, os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        target = os.path.join(os.getcwd(), "{name}")
+        for _ in range(600):
+            time.sleep(0.5)
+            try:
+                notebook = json.load(open(target))
+            except Exception:
+                continue
+            for c in notebook["cells"]:
+                c["outputs"] = [o for o in c.get("outputs", []) if o.get("output_type") != "error"]
+            json.dump(notebook, open(target, "w"))
+    os._exit(0)
+'''.format(name=NOTEBOOK)
+
+# nbgrader runs a notebook in <scratch course>/autograded/<student>/<assignment>/; the source is next door.
+STEAL = '''import json, os
+_source = os.path.join("..", "..", "..", "solutions", "two_layer_net", "{name}")
+if os.path.exists(_source):
+    for _cell in json.load(open(_source))["cells"]:
+        if _cell.get("metadata", {{}}).get("nbgrader", {{}}).get("grade_id") == "{target}":
+            exec("".join(_cell["source"]))
+'''.format(name=NOTEBOOK, target=TARGET)
+
+ATTACKS = (
+    Attack("patch_allclose", "np.allclose always says True (the attack nbgrader falls for)",
+           append_to_answer("np.allclose = lambda *args, **kwargs: True")),
+    Attack("patch_numpy_max", "np.max always returns 0 (measured: the wrong dW still fails its test)",
+           append_to_answer("np.max = lambda *args, **kwargs: 0.0")),
+    Attack("patch_checks", "an answer cell replaces the checks of nn_helpers with no-ops",
+           append_to_answer(PATCH_CHECKS), defended=False),
+    Attack("extra_patch_cell", "a cell of the student's own, just before the test, replaces the checks",
+           extra_patch_cell, defended=False),
+    Attack("always_equal", "dW is an object that equals anything",
+           append_to_answer("class Anything:\n    def __eq__(self, other):\n        return True\n\n"
+                            "_honest = matvec_l2\nmatvec_l2 = lambda W, x: (_honest(W, x)[0], Anything(), _honest(W, x)[2])")),
+    Attack("doctored_ndarray", "dW is an ndarray subclass whose arithmetic and comparisons always agree",
+           append_to_answer("class Agreeable(np.ndarray):\n"
+                            "    def __sub__(self, other):\n        return np.zeros(np.shape(other))\n"
+                            "    def __eq__(self, other):\n        return np.ones(np.shape(other), bool)\n\n"
+                            "_honest = matvec_l2\n"
+                            "matvec_l2 = lambda W, x: (_honest(W, x)[0], _honest(W, x)[1].view(Agreeable), _honest(W, x)[2])")),
+    Attack("fake_output", "the answer prints that every test passed",
+           append_to_answer('print("All tests passed! 10/10")')),
+    Attack("delete_test", "the failing test cell is deleted", delete_test, trace="tampering"),
+    Attack("blank_test", "the failing test cell is replaced by a print", blank_test, trace="tampering"),
+    Attack("duplicate_and_move_test", "the test cell is moved to the top and duplicated at the end",
+           duplicate_and_move_test, trace="tampering"),
+    Attack("demote_test", "the test cell's metadata says it is worth nothing and is not graded",
+           demote_test, trace="tampering"),
+    Attack("loop_after_definition", "an endless loop after the functions are defined",
+           append_to_answer("while True:\n    pass"), trace="timeout"),
+    Attack("exhaust_memory", "allocates 4 GB, then more",
+           append_to_answer("hoard = [bytearray(2 ** 30) for _ in range(64)]"), trace="memory"),
+    Attack("fork_bomb", "starts processes until something gives",
+           append_to_answer("import subprocess\nkids = [subprocess.Popen(['sleep', '30']) for _ in range(2000)]"),
+           trace="sandbox"),
+    Attack("phone_home", "sends its answers over the network",
+           append_to_answer("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=5)"), trace="sandbox"),
+    Attack("kill_everything", "kills every process it can",
+           prepend_to_answer("import os, signal\nos.kill(-1, signal.SIGKILL)"), trace="error"),
+    Attack("steal_reference", "reads the reference solution from the grading course and runs it",
+           append_to_answer(STEAL), defended=False),
+    Attack("forge_result_file", "a daemon rewrites the executed notebook to drop every error",
+           prepend_to_answer(FORGE), defended=False,
+           companions=("2_layers.ipynb",)),  # keeps nbgrader busy after notebook 1 is written
+)

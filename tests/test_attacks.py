@@ -1,0 +1,76 @@
+"""The attack catalogue (tests/attack_catalogue.py): no attack may score more than honest code.
+
+One grading run, through `grade` with its sandbox, of the honest submission and every
+attack on it (notebook 1 of the real assignment: about a minute).
+Attacks the kit does not stop yet are strict expected failures: the day one is stopped,
+its test fails until its `defended` flag is set.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from attack_catalogue import ATTACKS, NOTEBOOK, TESTED
+from autograder.course import ASSIGNMENT_ID, CONFIG_FILE, ROOT, copy_course, release_notebooks, run_nbgrader, \
+    source_notebooks
+from autograder.execute import Limits
+from autograder.grade import grade
+from autograder.mutants import BY_NAME, write_mutant, write_reference
+
+HONEST = "honest"
+CELL_TIMEOUT = 20
+
+
+def build_attack_class(course: Path) -> None:
+    """The honest submission (one mistake) and one submission per attack: notebook 1 (and companions)."""
+    reference = write_reference(source_notebooks(course), release_notebooks(course), course / "reference")
+    honest = write_mutant(BY_NAME["matvec_dW_transposed"], reference, course / HONEST)
+    for student, attack in [(HONEST, None)] + [(attack.name, attack) for attack in ATTACKS]:
+        folder = course / "submitted" / student / ASSIGNMENT_ID
+        folder.mkdir(parents=True)
+        for name in (NOTEBOOK, *(attack.companions if attack else ())):
+            notebook = nbformat.read(honest / name, as_version=4)
+            if attack and name == NOTEBOOK:
+                attack.edit(notebook)
+            nbformat.write(notebook, folder / name)
+
+
+@pytest.fixture(scope="session")
+def attack_results(tmp_path_factory):
+    course = copy_course(tmp_path_factory.mktemp("attacks") / "course", ROOT)
+    with open(course / CONFIG_FILE, "a") as config:
+        config.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}\n")
+    run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], course)
+    build_attack_class(course)
+    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=180, memory_bytes=2 * 2 ** 30), workers=2,
+                    progress=False, cifar10_dir=str(tmp_path_factory.mktemp("nodata")))
+    return {result.student: result for result in results}
+
+
+def notebook_score(result) -> float:
+    return sum(t.points for t in result.tests if t.notebook == NOTEBOOK)
+
+
+def test_the_honest_submission_fails_only_its_mistake(attack_results):
+    """Does the honest submission lose exactly the points of its one mistake, with nothing flagged?"""
+    honest = attack_results[HONEST]
+    failed = [t.grade_id for t in honest.tests if t.notebook == NOTEBOOK and not t.passed]
+    assert failed == [TESTED] and honest.tampering == []
+    assert [f for f in honest.failures if f.notebook == NOTEBOOK or not f.notebook] == []
+
+
+@pytest.mark.parametrize("attack", [
+    pytest.param(attack, id=attack.name, marks=() if attack.defended else pytest.mark.xfail(
+        strict=True, reason="scores are decided inside the student's kernel (README: threat model)"))
+    for attack in ATTACKS])
+def test_an_attack_scores_no_more_than_honest_code_and_leaves_a_trace(attack_results, attack):
+    """Does this attack score at most what the honest code scores, and is it recorded where it leaves a trace?"""
+    result, honest = attack_results[attack.name], attack_results[HONEST]
+    assert notebook_score(result) <= notebook_score(honest), \
+        f"{attack.name} scored {notebook_score(result)}, honest code {notebook_score(honest)}"
+    if attack.trace == "tampering":
+        assert result.tampering and {t.notebook for t in result.tampering} == {NOTEBOOK}, result.tampered
+    elif attack.trace:
+        assert attack.trace in {f.kind for f in result.failures}, result.reason
