@@ -71,12 +71,12 @@ def needed_by(notebooks: set[str], loads: dict[str, set[str]]) -> set[str]:
     return needed
 
 
-def graded_notebooks(mutant: Mutant, source_dir: Path) -> set[str]:
-    """The notebooks a mutant is submitted with: those its edit reaches that hold autograded
-    tests, and everything they load."""
+def graded_notebooks(source_dir: Path) -> dict[str, set[str]]:
+    """mutant name -> the notebooks it is submitted with: those its edit reaches that hold
+    autograded tests, and everything they load."""
     loads = notebook_loads(source_dir)
     tested = {notebook for notebook, _, _, _ in autograded_tests(source_dir)}
-    return needed_by(reached_by(mutant.notebook, loads) & tested, loads)
+    return {m.name: needed_by(reached_by(m.notebook, loads) & tested, loads) for m in CATALOGUE}
 
 
 def build_class(course: Path, assignment: str = ASSIGNMENT_ID) -> None:
@@ -84,11 +84,11 @@ def build_class(course: Path, assignment: str = ASSIGNMENT_ID) -> None:
     submitted, release = course / "submitted", release_notebooks(course)
     reference = write_reference(source_notebooks(course), release, submitted / REFERENCE / assignment)
     shutil.copytree(release, submitted / UNTOUCHED / assignment)
+    graded = graded_notebooks(source_notebooks(course))
     for mutant in CATALOGUE:
         folder = write_mutant(mutant, reference, submitted / mutant.name / assignment)
-        keep = graded_notebooks(mutant, source_notebooks(course))
         for path in folder.glob("*.ipynb"):
-            if path.name not in keep:
+            if path.name not in graded[mutant.name]:
                 path.unlink()
 
 
@@ -140,10 +140,10 @@ def judge(results: list[SubmissionResult], source_dir: Path | None = None) -> li
     """A verdict for the reference, the untouched release and every mutant (missing ones too)."""
     by_student = {r.student: r for r in results}
     reference = by_student.get(REFERENCE, SubmissionResult(REFERENCE, "", ""))
+    graded = graded_notebooks(source_dir or source_notebooks())
 
     def mutant_judge(mutant):
-        graded = graded_notebooks(mutant, source_dir or source_notebooks())
-        return lambda result: judge_mutant(mutant, with_reference_results(result, reference, graded))
+        return lambda result: judge_mutant(mutant, with_reference_results(result, reference, graded[mutant.name]))
 
     judges = {REFERENCE: judge_reference, UNTOUCHED: judge_untouched}
     judges.update({m.name: mutant_judge(m) for m in CATALOGUE})
@@ -160,7 +160,8 @@ def run_adequacy(output: Path | None = None, workers: int | None = None,
     build_class(course)
     # The longest first (the reference, then the mutants graded on the most notebooks), so that
     # both workers finish together.
-    longest = sorted(CATALOGUE, key=lambda m: -len(graded_notebooks(m, source_notebooks(course))))
+    graded = graded_notebooks(source_notebooks(course))
+    longest = sorted(CATALOGUE, key=lambda m: -len(graded[m.name]))
     results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=timeout), workers,
                     first=(REFERENCE, *(m.name for m in longest)))
     return judge(results)

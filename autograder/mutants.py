@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_solution
 
 from .course import RUN_ARTIFACTS
+from .restore import grade_id
 
 
 @dataclass(frozen=True)
@@ -147,18 +149,14 @@ def write_reference(source_dir: Path, release_dir: Path, dest: Path) -> Path:
     """
     dest.mkdir(parents=True, exist_ok=True)
     for path in sorted(Path(release_dir).glob("*.ipynb")):
-        answers = {_grade_id(c): c.source for c in nbformat.read(Path(source_dir) / path.name, as_version=4).cells
-                   if c.metadata.get("nbgrader", {}).get("solution")}
+        answers = {grade_id(c): c.source for c in nbformat.read(Path(source_dir) / path.name, as_version=4).cells
+                   if is_solution(c)}
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
-            if cell.metadata.get("nbgrader", {}).get("solution"):
-                cell.source = answers[_grade_id(cell)]
+            if is_solution(cell):
+                cell.source = answers[grade_id(cell)]
         nbformat.write(notebook, dest / path.name)
     return dest
-
-
-def _grade_id(cell) -> str:
-    return cell.metadata["nbgrader"]["grade_id"]
 
 
 class MutantError(ValueError):
@@ -170,7 +168,7 @@ def write_mutant(mutant: Mutant, reference_dir: Path, dest: Path) -> Path:
     shutil.copytree(reference_dir, dest, ignore=RUN_ARTIFACTS)
     path = dest / mutant.notebook
     notebook = nbformat.read(path, as_version=4)
-    cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mutant.cell]
+    cells = [c for c in notebook.cells if grade_id(c) == mutant.cell]
     if len(cells) != 1:
         raise MutantError(f"{mutant.name}: {mutant.notebook} has {len(cells)} cells with grade_id {mutant.cell!r}")
     count = cells[0].source.count(mutant.find)

@@ -16,17 +16,13 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.utils import compute_checksum
+from nbgrader.utils import compute_checksum, is_solution
 
 from .results import Tampering
 
 
 def grade_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def is_answer(cell) -> bool:
-    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
 
 
 def restore_notebook(submitted: NotebookNode, release: NotebookNode,
@@ -85,7 +81,7 @@ def _restored(mine, original, name: str, flags: list[Tampering]):
     gid = grade_id(original)
     metadata_changed = mine.metadata.get("nbgrader") != original.metadata.get("nbgrader") or \
         mine.cell_type != original.cell_type
-    if is_answer(original):
+    if is_solution(original):
         cell = _copy(original)
         cell.source = mine.source
         if metadata_changed:

@@ -4,7 +4,9 @@ import pytest
 
 from autograder.course import release_notebooks, source_notebooks
 from autograder.mutants import CATALOGUE, Mutant, MutantError, write_mutant, write_reference
-from autograder.restore import is_answer, restore_notebook
+from nbgrader.utils import is_solution
+
+from autograder.restore import restore_notebook
 
 
 def cell_source(folder, notebook, grade_id):
@@ -49,5 +51,5 @@ def test_the_reference_submission_is_the_release_with_the_reference_answers(tmp_
         assert restore_notebook(submitted, release, path.name)[1] == []
         for before, after in zip(release.cells, submitted.cells):
             grade_id = before.metadata.get("nbgrader", {}).get("grade_id")
-            expected = cell_source(source_notebooks(), path.name, grade_id) if is_answer(before) else before.source
+            expected = cell_source(source_notebooks(), path.name, grade_id) if is_solution(before) else before.source
             assert after.source == expected
