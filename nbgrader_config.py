@@ -13,7 +13,7 @@ c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your code")'
 }
 # The release must not ship files the solutions leave behind when run.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "best_model.npz"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "best_model.npz", "overfit_model.npz", "net.npz"]
 
 # Longest cell: the final training of Part 7 (about a minute on 2 cores). The whole
 # assignment runs in well under 5 minutes; a runaway cell is stopped here.

@@ -4,9 +4,11 @@ A worker (a pool process or a Dask worker) calls `run_submission`. It builds a p
 scratch nbgrader course (config, source notebooks, a copy of the gradebook template, the
 one submission, restored to the release's shape), runs `nbgrader autograde` there in a
 sandbox (sandbox.py: no network, its own uid, memory, CPU, process and wall-clock limits,
-the course's private folders hidden) and reads the executed notebooks back. Nothing it
-does touches the real gradebook: the single writer (gradebook_writer) does that with
-what this returns.
+the course's private folders hidden) and reads the executed notebooks back. Then every
+test is scored again in this process (trusted.py), against the student's code run in a
+sandboxed worker; that verdict replaces the test cell's outcome in the executed notebook,
+so it is the grade. Nothing here touches the real gradebook: the single writer
+(gradebook_writer) does that with what this returns.
 """
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ import nbformat
 
 from .course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
 from .restore import restore_folder
-from .results import Failure, SubmissionResult
+from .results import Failure, SubmissionResult, Tampering
 from .sandbox import SandboxLimits, run_sandboxed
-from .scoring import score_notebooks
+from .scoring import apply_verdicts, autograded_tests, score_notebooks
+from .trusted import SAVED_FILES, WorkerPlan, run_trusted_tests
 
 # What a submission must not see of the course it is graded in: the reference solutions and
 # hidden tests, the gradebook, every other submission and every result.
@@ -43,6 +46,7 @@ class Limits:
     blas_threads: int = 1              # threads per submission; parallelism comes from the pool
     max_processes: int = 256           # processes and threads of one submission (nbgrader, kernel, ...)
     sandbox: bool = True               # off only for code you trust, or where sandboxes cannot be made
+    test_seconds: float = 120.0        # each test cell of the trusted re-run (trusted.py)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ def run_submission(task: GradeTask) -> Execution:
         shutil.copy2(task.gradebook_template, course / "gradebook.db")
         submitted = course / "submitted" / task.student / task.assignment
         shutil.copytree(task.submission_dir, submitted)
+        for name in SAVED_FILES:   # only what this run saves may be evaluated as the student's trained model
+            (submitted / name).unlink(missing_ok=True)
         failures = _drop_unreadable(submitted, [p.name for p in source.glob("*.ipynb")])
         tampering = restore_folder(submitted, Path(task.course_root) / RELEASE_DIR / task.assignment)
         if any(submitted.glob("*.ipynb")):
@@ -92,10 +98,33 @@ def run_submission(task: GradeTask) -> Execution:
         # kill, the copies not yet executed are there too, and a test cell without output would pass.
         notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(autograded.glob("*.ipynb"))
                      if was_executed(p)}
+        failures += _score_in_grader(task, course, submitted, autograded, notebooks, tampering)
     tests, found = score_notebooks(source, notebooks, failures)
     result = SubmissionResult(task.student, task.assignment, fingerprint(Path(task.submission_dir)),
                               tests, failures + found, round(time.perf_counter() - start, 1), tampering)
     return Execution(result, notebooks)
+
+
+def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded: Path,
+                     notebooks: dict[str, str], tampering: list[Tampering]) -> list[Failure]:
+    """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`."""
+    limits = task.limits
+    plan = WorkerPlan(submitted, _sandbox_limits(limits), limits.sandbox, _environment(task),
+                      hidden=(*private_paths(Path(task.course_root)), course.resolve()),
+                      visible=(ROOT, Path(task.cifar10_dir)), test_seconds=limits.test_seconds)
+    reference = Path(task.course_root) / SOURCE_DIR / task.assignment
+    tested = {notebook for notebook, *_ in autograded_tests(reference)}
+    failures = []
+    for name in sorted(tested & set(notebooks)):
+        try:
+            verdicts = run_trusted_tests(reference / name, plan, autograded)
+        except Exception as error:  # a fault of the grader itself: the batch goes on, the result says so
+            failures.append(Failure("error", name, f"the grader could not re-run the tests: "
+                                                   f"{type(error).__name__}: {error}"))
+            verdicts = {}
+        notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts)
+        tampering += disagreements
+    return failures
 
 
 def was_executed(path: Path) -> bool:
@@ -130,11 +159,7 @@ def private_paths(course_root: Path) -> list[Path]:
 def _autograde(course: Path, task: GradeTask) -> list[Failure]:
     """Run nbgrader autograde for the one student in `course`, bounded by the task's limits."""
     limits = task.limits
-    threads = str(limits.blas_threads)
-    # Only what the run needs: nothing of the grader's own environment reaches the submission.
-    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "CIFAR10_DIR": task.cifar10_dir, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": threads,
-           "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    env = _environment(task)
     command = [sys.executable, "-m", "nbgrader", "autograde", task.assignment,
                "--student", task.student, "--force", "--create"]
     if limits.sandbox:
@@ -155,13 +180,24 @@ def _autograde(course: Path, task: GradeTask) -> list[Failure]:
     return _failures_in_log(log, process.returncode)
 
 
+def _environment(task: GradeTask) -> dict[str, str]:
+    """Only what a run of the student's code needs: nothing of the grader's own environment."""
+    threads = str(task.limits.blas_threads)
+    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+            "CIFAR10_DIR": task.cifar10_dir, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+
+
+def _sandbox_limits(limits: Limits) -> SandboxLimits:
+    return SandboxLimits(wall_seconds=limits.wall_seconds, cpu_seconds=int(limits.wall_seconds),
+                         memory_bytes=limits.memory_bytes, max_processes=limits.max_processes)
+
+
 def _autograde_sandboxed(command: list[str], course: Path, env: dict, task: GradeTask) -> list[Failure]:
     """nbgrader autograde in a sandbox of its own; what the sandbox stopped becomes the failure."""
     limits = task.limits
-    run = run_sandboxed(command, course, SandboxLimits(
-        wall_seconds=limits.wall_seconds, cpu_seconds=int(limits.wall_seconds), memory_bytes=limits.memory_bytes,
-        max_processes=limits.max_processes), hidden=private_paths(Path(task.course_root)), env=env,
-        visible=[ROOT, Path(task.cifar10_dir)])
+    run = run_sandboxed(command, course, _sandbox_limits(limits), hidden=private_paths(Path(task.course_root)),
+                        env=env, visible=[ROOT, Path(task.cifar10_dir)])
     if run.stopped and "wall-clock" in run.stopped:
         return [Failure("timeout", "", f"ran past the {limits.wall_seconds:.0f} s limit for a whole "
                                        "submission and was stopped")]

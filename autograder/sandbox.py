@@ -81,15 +81,16 @@ def sandbox_unavailable() -> str | None:
 
 def run_sandboxed(command: list[str], scratch: Path, limits: SandboxLimits, hidden: Iterable[Path] = (),
                   env: dict[str, str] | None = None, uid: int | None = None,
-                  visible: Iterable[Path] = ()) -> SandboxRun:
+                  visible: Iterable[Path] = (), stop: threading.Event | None = None) -> SandboxRun:
     """Run `command` with cwd=scratch inside a fresh sandbox; never raises for what the command does.
 
     The command runs as `uid` (and the same gid), by default one no other live sandbox uses;
     scratch belongs to it during the run and is given back to the caller afterwards. It gets
     `env`, or PATH and LANG, plus HOME=scratch unless `env` sets HOME. `visible` folders (the
     kit, the dataset) stay readable even under a folder the sandbox replaces, like /tmp or
-    /root; so do this Python and its virtual environment. Raises RuntimeError if the sandbox
-    cannot be set up (see `sandbox_unavailable`).
+    /root; so do this Python and its virtual environment. Setting `stop` (from another
+    thread) kills the sandbox early. Raises RuntimeError if the sandbox cannot be set up
+    (see `sandbox_unavailable`).
     """
     scratch = Path(scratch).resolve()
     # Native thread ids are unique among live threads, so sandboxes running at once get
@@ -104,9 +105,11 @@ def run_sandboxed(command: list[str], scratch: Path, limits: SandboxLimits, hidd
             "--mount-proc", "--ipc", "/bin/sh", "-c", script, "sandbox", *command]
     _chown_tree(scratch, uid, uid)
     try:
-        output, killed, exit_code, set_up = _spawn(argv, env, limits.wall_seconds)
+        output, killed, exit_code, set_up = _spawn(argv, env, limits.wall_seconds, stop)
     finally:
         _chown_tree(scratch, os.geteuid(), os.getegid())
+    if killed and stop is not None and stop.is_set():
+        return SandboxRun(None, output, "was stopped by the grader")
     if killed:
         return SandboxRun(None, output, f"ran past the {limits.wall_seconds:g} s wall-clock limit and was stopped")
     if not set_up:
@@ -155,7 +158,8 @@ def _setup_script(scratch: Path, hidden: list[Path], limits: SandboxLimits, uid:
     return "\n".join(lines)
 
 
-def _spawn(argv: list[str], env: dict[str, str], wall_seconds: float) -> tuple[str, bool, int, bool]:
+def _spawn(argv: list[str], env: dict[str, str], wall_seconds: float,
+           stop: threading.Event | None = None) -> tuple[str, bool, int, bool]:
     """Start the sandbox in a session of its own and wait for its end.
 
     Returns its output, whether it was killed at the wall-clock limit, its exit code, and
@@ -171,13 +175,13 @@ def _spawn(argv: list[str], env: dict[str, str], wall_seconds: float) -> tuple[s
         finally:
             os.close(output_w)
             os.close(ready_w)
-        text, killed = _collect(pid, output.fileno(), wall_seconds)
+        text, killed = _collect(pid, output.fileno(), wall_seconds, stop)
         exit_code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         return text, killed, exit_code, ready.read(1) == b"\n"
 
 
-def _collect(pid: int, output: int, wall_seconds: float) -> tuple[str, bool]:
-    """Read the sandbox's output until it has ended, killing it at the wall-clock limit.
+def _collect(pid: int, output: int, wall_seconds: float, stop: threading.Event | None = None) -> tuple[str, bool]:
+    """Read the sandbox's output until it has ended, killing it at the wall-clock limit (or once `stop` is set).
 
     Returns the output (its tail) and whether it was killed. The pipe reaches its end only
     when every process of the sandbox has closed it.
@@ -187,8 +191,12 @@ def _collect(pid: int, output: int, wall_seconds: float) -> tuple[str, bool]:
     pidfd = os.pidfd_open(pid)
     waiting = [output, pidfd]
     while waiting:
-        ready, _, _ = select.select(waiting, [], [], None if killed else max(0.0, deadline - time.monotonic()))
-        if not ready:
+        timeout = None if killed else max(0.0, deadline - time.monotonic())
+        if stop is not None and not killed:
+            timeout = min(timeout, 0.05)   # polled: an Event cannot wake select
+        ready, _, _ = select.select(waiting, [], [], timeout)
+        stopped = stop is not None and stop.is_set() and pidfd in waiting
+        if not killed and (time.monotonic() >= deadline or stopped):
             _kill(pid)
             killed = True
         if pidfd in ready:

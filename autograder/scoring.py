@@ -11,9 +11,10 @@ import re
 from pathlib import Path
 
 import nbformat
+from nbformat.v4 import new_output
 from nbgrader.utils import determine_grade, is_grade, is_solution
 
-from .results import Failure, TestResult
+from .results import Failure, Tampering, TestResult
 
 MESSAGE_LIMIT = 2000  # characters of a failure message kept in the results
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -77,6 +78,35 @@ def score_notebooks(source_dir: Path, executed: dict[str, str],
     return results, found
 
 
+def apply_verdicts(notebook: str, text: str, verdicts: dict) -> tuple[str, list[Tampering]]:
+    """Write the trusted verdicts (grade_id -> trusted.Verdict) into an executed notebook's test cells.
+
+    A passed test keeps only its printed output; a failed one gets the trusted failure as its
+    error, which is what nbgrader then grades. A test that passed in the notebook but fails
+    here is flagged: the notebook changed what its own tests saw.
+    """
+    parsed = nbformat.reads(text, as_version=4)
+    flags = []
+    for cell in parsed.cells:
+        verdict = verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if verdict is None or cell.cell_type != "code" or not is_grade(cell) or cell.execution_count is None:
+            continue
+        score, points = determine_grade(cell)
+        kept = [o for o in cell.outputs if o.output_type == "display_data"
+                or (o.output_type == "stream" and o.name == "stdout")]
+        if verdict.passed:
+            cell.outputs = kept
+            continue
+        ename, _, evalue = verdict.message.partition(": ")
+        cell.outputs = kept + [new_output("error", ename=ename, evalue=evalue, traceback=[verdict.message])]
+        if float(score or 0) >= points:
+            flags.append(Tampering(notebook, cell.metadata["nbgrader"]["grade_id"],
+                                   "passed in the notebook but failed when the grader ran the test on the notebook's "
+                                   "answers: something in the notebook changed what its tests saw; the grader's "
+                                   "result counts"))
+    return nbformat.writes(parsed), flags
+
+
 def _message(cell, answer_counts: set) -> str:
     """The exception a test cell raised (type and message), or its stderr; never the test's code.
 
@@ -121,6 +151,8 @@ def _failures_in_outputs(notebook: str, nb) -> list[Failure]:
                 failures.append(Failure("memory", notebook, f"ran out of memory in cell {number} (MemoryError)"))
             elif output.ename in ("CellTimeoutError", "TimeoutError") or "timed out" in output.evalue.lower():
                 failures.append(Failure("timeout", notebook, f"cell {number} ran past the per-cell time limit"))
+            elif output.ename == "WorkerGone":
+                failures.append(Failure("sandbox", notebook, f"cell {number}: {output.evalue}"))
             elif denied := _sandbox_denial(output.ename, output.evalue):
                 failures.append(Failure("sandbox", notebook, f"cell {number} {denied}"))
     return failures

@@ -1,0 +1,516 @@
+"""Trusted scoring: the reference test cells run in the grader, the student's code in a sandboxed worker.
+
+For each notebook, `run_trusted_tests` executes the reference notebook's setup and locked
+helper cells and its test cells (hidden tests included) here, in the grader's process.
+Every name an answer cell defines is bound to a proxy: calling it sends the inputs to
+the worker (worker.py), which runs the student's code in the sandbox and sends back plain
+data (wire.py). Expected values, hidden inputs and every comparison stay here, so nothing
+the student's code does to NumPy, to nn_helpers or to the notebook's cells can pass a test.
+
+What a test needs from a training run (notebook 6's models, notebook 7's best_model.npz)
+comes from the files the notebook's own sandboxed run saved; the thresholds evaluate
+them with the kit's own TwoLayerNet (the reference), loaded with `allow_pickle=False`.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import nbformat
+import numpy as np
+from nbgrader.utils import is_grade, is_solution
+
+import nn_helpers.notebook_import
+
+from .sandbox import SandboxLimits, SandboxRun, run_sandboxed
+from .wire import Codec, Exchange, WireError, receive, send
+from .worker import TRAINING_TAG, _NoIPython, python_source
+
+# Models the training notebooks save in cells tagged `training`: name in the tests -> file.
+SAVED_MODELS = {"6_training_cifar10.ipynb": {"overfit_model": "overfit_model.npz", "net": "net.npz"}}
+SAVED_FILES = {"best_model.npz", *(f for models in SAVED_MODELS.values() for f in models.values())}
+MODEL_CLASS = ("4_two_layer_net.ipynb", "TwoLayerNet")   # the reference class that evaluates them
+MODEL_KEYS = ("W1", "b1", "W2", "b2")
+SAVED_FILE_LIMIT = 256 * 2 ** 20   # bytes; a larger saved file is not read
+SOCKET_NAME = "grader.sock"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The trusted outcome of one test cell."""
+    passed: bool
+    message: str = ""    # "CheckFailed: ..." as the notebook would show it; never the test's code
+    kind: str = ""       # "ename" of the failure: CheckFailed, TimeoutError, MemoryError, ...
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """How to start workers for one submission."""
+    submission_dir: Path          # the restored notebooks (and any other submitted files)
+    limits: SandboxLimits
+    sandbox: bool
+    env: dict
+    hidden: tuple[Path, ...] = ()
+    visible: tuple[Path, ...] = ()
+    test_seconds: float = 120.0   # each test cell, and the worker's definitions, must finish in this
+
+
+class RemoteError(Exception):
+    """An exception the student's code raised in the worker (its class also is the builtin it was)."""
+    where = ""
+    message = ""
+
+    def __str__(self):
+        return self.message
+
+
+class WorkerGone(Exception):
+    """The worker ended, or was stopped, during a call."""
+
+
+_ERROR_CLASSES: dict[tuple, type] = {}
+
+
+def remote_error(description) -> RemoteError:
+    """A raisable copy of a worker's exception: same name, same builtin base (ValueError, KeyError, ...)."""
+    description = description if isinstance(description, dict) else {}
+    name = str(description.get("type", "Error"))[:100]
+    bases = [getattr(builtins, base) for base in description.get("bases", []) if isinstance(base, str)
+             and isinstance(getattr(builtins, base, None), type) and issubclass(getattr(builtins, base), Exception)]
+    base = bases[0] if bases else Exception
+    if (name, base) not in _ERROR_CLASSES:
+        try:
+            _ERROR_CLASSES[(name, base)] = type(name, (RemoteError, base), {})
+        except TypeError:   # a builtin that cannot be combined (layout conflict)
+            _ERROR_CLASSES[(name, base)] = type(name, (RemoteError,), {})
+    error = _ERROR_CLASSES[(name, base)]()
+    error.message = str(description.get("message", ""))[:4000]
+    error.where = str(description.get("where", ""))[:500]
+    return error
+
+
+class Session:
+    """One worker for one notebook, started on first use and again after it was stopped."""
+
+    def __init__(self, plan: WorkerPlan, notebook: str):
+        self.plan, self.notebook = plan, notebook
+        self.codec = GraderCodec(self)
+        self.sock: socket.socket | None = None
+        self.deadline = time.monotonic() + plan.test_seconds
+        self.exchanges: list[Exchange] = []
+        self.definition_errors: list[str] = []
+        self._scratch: Path | None = None
+        self._stop: threading.Event | None = None
+        self._ending: dict = {}
+        self._thread: threading.Thread | None = None
+
+    # --- calls --------------------------------------------------------------------------
+    def request(self, op: str, **values):
+        """Send one request and serve the worker's callbacks until its reply; return the reply's value."""
+        self._ensure_started()
+        exchange = Exchange(+1)
+        self.exchanges.append(exchange)
+        try:
+            header, blobs = self.codec.pack({"op": op, "errstate": np.geterr()},
+                                            {**values, "rng": np.random.get_state()}, exchange)
+            self._send(header, blobs)
+            while True:
+                header, blobs = self._receive()
+                if header.get("op") == "callback":
+                    self._serve_callback(header, blobs, exchange)
+                    continue
+                received = self.codec.unpack(header, blobs, exchange)
+                self._restore_rng(received.get("rng"))
+                if header.get("op") == "return":
+                    return received.get("value")
+                if header.get("op") == "raise":
+                    raise remote_error(header.get("error"))
+                raise WireError(f"unexpected reply {header.get('op')!r}")
+        except (WireError, RecursionError) as error:
+            self.stop()
+            raise WorkerGone(f"the worker broke the protocol ({error}) and was stopped") from None
+        finally:
+            self.exchanges.pop()
+
+    def _serve_callback(self, header: dict, blobs: list[bytes], exchange: Exchange) -> None:
+        values = self.codec.unpack(header, blobs, exchange)
+        function = self.codec.exported.get(header.get("h"))
+        try:
+            result = function(*values.get("args", ()), **values.get("kwargs", {}))
+            reply = self.codec.pack({"op": "return"}, {"value": result}, exchange)
+        except Exception as error:  # the test's own function raised: the student's code sees it
+            reply = self.codec.pack({"op": "raise", "error": {"type": type(error).__name__,
+                                                              "message": str(error)}}, {}, exchange)
+        self._send(*reply)
+
+    def _restore_rng(self, state) -> None:
+        if state is not None:
+            try:
+                np.random.set_state(state)
+            except (TypeError, ValueError) as error:
+                raise WireError(f"not a random generator state: {error}") from None
+
+    def _send(self, header: dict, blobs: list[bytes]) -> None:
+        try:
+            send(self.sock, header, blobs)
+        except OSError:
+            raise WorkerGone(self._why_gone()) from None
+
+    def _receive(self) -> tuple[dict, list[bytes]]:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.stop()
+            raise TimeoutError(f"the student's code ran past the {self.plan.test_seconds:g} s limit of a test and "
+                               "was stopped")
+        self.sock.settimeout(left)
+        try:
+            return receive(self.sock)
+        except socket.timeout:
+            self.stop()
+            raise TimeoutError(f"the student's code ran past the {self.plan.test_seconds:g} s limit of a test and "
+                               "was stopped") from None
+        except (EOFError, OSError):
+            raise WorkerGone(self._why_gone()) from None
+
+    # --- the worker's life --------------------------------------------------------------
+    def _ensure_started(self) -> None:
+        if self.sock is not None:
+            return
+        self._scratch = Path(tempfile.mkdtemp(prefix="trusted-"))
+        shutil.copytree(self.plan.submission_dir, self._scratch, dirs_exist_ok=True)
+        path = self._scratch / SOCKET_NAME
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        os.chmod(path, 0o777)
+        listener.listen(1)
+        command = [sys.executable, "-m", "autograder.worker", str(path), self.notebook]
+        self._stop = threading.Event()
+        self._ending = {}
+        self._thread = threading.Thread(target=self._run_worker, args=(command,), daemon=True)
+        self._thread.start()
+        try:
+            self.sock = self._accept(listener)
+            header, _ = self._receive()
+        except (TimeoutError, WorkerGone):
+            self.stop()
+            raise
+        finally:
+            listener.close()
+        if header.get("op") != "ready":
+            self.stop()
+            raise WorkerGone("the worker did not start as expected")
+        self.definition_errors = [str(e)[:300] for e in header.get("errors", [])][:20]
+
+    def _accept(self, listener: socket.socket) -> socket.socket:
+        while True:
+            listener.settimeout(0.1)
+            try:
+                connection, _ = listener.accept()
+                return connection
+            except socket.timeout:
+                if not self._thread.is_alive():
+                    raise WorkerGone(self._why_gone()) from None
+                if time.monotonic() > self.deadline:
+                    raise TimeoutError(f"the notebook's answer cells did not finish within "
+                                       f"{self.plan.test_seconds:g} s") from None
+
+    def _run_worker(self, command: list[str]) -> None:
+        plan = self.plan
+        env = {**plan.env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        try:
+            if plan.sandbox:
+                run = run_sandboxed(command, self._scratch, plan.limits, hidden=plan.hidden, env=env,
+                                    visible=plan.visible, stop=self._stop)
+            else:
+                run = _run_unsandboxed(command, self._scratch, plan.limits, env, self._stop)
+            self._ending["run"] = run
+        except Exception as error:  # the sandbox could not be made
+            self._ending["error"] = str(error)
+
+    def _why_gone(self) -> str:
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        run: SandboxRun | None = self._ending.get("run")
+        if run is None:
+            return f"the worker could not be started: {self._ending.get('error', 'unknown reason')}"
+        if run.stopped:
+            return f"the student's code {run.stopped}"
+        tail = " | ".join(line.strip() for line in run.output.strip().splitlines()[-2:])[-300:]
+        return f"the student's code ended the worker (exit code {run.returncode}){': ' + tail if tail else ''}"
+
+    def stop(self) -> None:
+        """End the worker (the next request starts a fresh one)."""
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self._stop is not None:
+            self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+
+def _run_unsandboxed(command, scratch: Path, limits: SandboxLimits, env: dict, stop: threading.Event) -> SandboxRun:
+    """The worker as a plain child process with a memory cap (grading with --no-sandbox)."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+
+    full_env = {**os.environ, **env, "PATH": f"{env.get('PATH', '')}{os.pathsep}{os.environ.get('PATH', '')}"}
+    process = subprocess.Popen(command, cwd=scratch, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=cap)
+    deadline = time.monotonic() + limits.wall_seconds
+    while process.poll() is None:
+        if stop.wait(0.05) or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, 9)
+            process.wait()
+            return SandboxRun(None, process.stdout.read().decode(errors="replace"), "was stopped by the grader")
+    return SandboxRun(process.returncode, process.stdout.read().decode(errors="replace"), None)
+
+
+# --- what the test code holds ---------------------------------------------------------------
+class RemoteHandle:
+    """A function or class of the student's, living in the worker."""
+
+    def __init__(self, session: Session, handle: int):
+        self._session, self._handle = session, handle
+
+    def __call__(self, *args, **kwargs):
+        return self._session.request("call", target=self, args=args, kwargs=kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._session.request("getattr", target=self, name=name)
+
+
+class RemoteName(RemoteHandle):
+    """A name an answer cell defines, looked up in the worker on first use."""
+
+    def __init__(self, session: Session, name: str):
+        super().__init__(session, 0)
+        self._name = name
+
+    def _resolve(self):
+        if not self._handle:
+            value = self._session.request("lookup", name=self._name)
+            if not isinstance(value, RemoteHandle):
+                return value
+            self._handle = value._handle
+        return self
+
+    def __call__(self, *args, **kwargs):
+        target = self._resolve()
+        return target(*args, **kwargs) if target is not self else super().__call__(*args, **kwargs)
+
+    def __getattr__(self, name):
+        target = self._resolve()
+        return getattr(target, name) if target is not self else super().__getattr__(name)
+
+
+class RemoteInstance:
+    """An object of a student's class: its attributes are here (data), its methods run in the worker."""
+    _session: Session
+    _class_handle: int
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return RemoteMethod(self, name)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object of the student's code>"
+
+
+class RemoteMethod:
+    def __init__(self, instance: RemoteInstance, name: str):
+        self.instance, self.name = instance, name
+
+    def __call__(self, *args, **kwargs):
+        return self.instance._session.request("call_method", target=self.instance, name=self.name,
+                                              args=args, kwargs=kwargs)
+
+
+class GraderCodec(Codec):
+    def __init__(self, session: Session):
+        super().__init__(exchange_sign=+1)
+        self.session = session
+        self.instance_classes: dict[int, type] = {}
+
+    def class_of(self, obj) -> dict | None:
+        if isinstance(obj, RemoteInstance):
+            return {"h": obj._class_handle, "name": type(obj).__name__}
+        if not isinstance(obj, type) and type(obj).__module__ == TEST_MODULE and hasattr(obj, "__dict__") \
+                and not callable(obj):
+            return {"name": type(obj).__name__}
+        return None
+
+    def new_object(self, description):
+        """Objects the worker creates are always the student's: never an instance of a grader class."""
+        if not isinstance(description, dict) or type(description.get("h")) is not int:
+            raise WireError("an object must name its class by handle")
+        handle = description["h"]
+        if handle not in self.instance_classes:
+            name = description.get("name") if isinstance(description.get("name"), str) else "object"
+            self.instance_classes[handle] = type(name[:100] or "object", (RemoteInstance,),
+                                                 {"_session": self.session, "_class_handle": handle})
+        return object.__new__(self.instance_classes[handle])
+
+    def set_state(self, obj, state: dict) -> None:
+        if not isinstance(obj, RemoteInstance):   # a test's own object: data only, no method shadowed
+            shadowing = [key for key in state if hasattr(type(obj), key)]
+            if shadowing:
+                raise WireError(f"the worker tried to replace {shadowing[0]!r} of a test's {type(obj).__name__}")
+        super().set_state(obj, state)
+
+    def remote(self, handle: int):
+        return RemoteHandle(self.session, handle)
+
+    def remote_handle(self, obj) -> int | None:
+        if isinstance(obj, RemoteName):
+            obj._resolve()
+        return obj._handle if isinstance(obj, RemoteHandle) and obj._handle else None
+
+
+TEST_MODULE = "grader_tests"   # __name__ of the namespace the reference cells run in
+
+
+# --- running a notebook's tests -------------------------------------------------------------
+def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dict[str, Verdict]:
+    """grade_id -> Verdict for every autograded test cell of the reference notebook `reference`.
+
+    `saved_dir` holds what the notebook's own run saved (models); tests run with it as
+    the current folder, as they did in the notebook.
+    """
+    notebook = nbformat.read(reference, as_version=4)
+    session = Session(plan, reference.name)
+    namespace = {"__name__": TEST_MODULE, "__builtins__": builtins, "get_ipython": _NoIPython}
+    verdicts: dict[str, Verdict] = {}
+    previous = Path.cwd()
+    with tempfile.TemporaryDirectory(prefix="trusted-files-") as files:
+        _copy_saved_files(saved_dir, Path(files))
+        try:
+            os.chdir(files)
+            for cell in notebook.cells:
+                if cell.cell_type != "code" or TRAINING_TAG in cell.metadata.get("tags", []):
+                    continue
+                if is_solution(cell):
+                    namespace.update({name: RemoteName(session, name) for name in defined_names(cell.source)})
+                    namespace.update(_saved_models(reference, Path(files)))
+                elif is_grade(cell):
+                    grade_id = cell.metadata["nbgrader"]["grade_id"]
+                    session.deadline = time.monotonic() + plan.test_seconds
+                    verdicts[grade_id] = _run_test(cell.source, namespace)
+                elif cell.metadata.get("nbgrader", {}).get("locked"):
+                    _run_reference_cell(cell.source, namespace, reference.parent)
+        finally:
+            os.chdir(previous)
+            session.stop()
+    return verdicts
+
+
+def defined_names(source: str) -> list[str]:
+    """The top-level names a cell defines (functions, classes, assignments)."""
+    try:
+        body = ast.parse(python_source(source)).body
+    except SyntaxError:
+        return []
+    names = []
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    return list(dict.fromkeys(names))
+
+
+def _run_reference_cell(source: str, namespace: dict, reference_dir: Path) -> None:
+    """A setup or helper cell of the reference, here; load_from_notebook loads the reference too."""
+    def load_reference(notebook, *names):
+        return _real_load(reference_dir / Path(notebook).name, *names)
+
+    with mock.patch.object(nn_helpers.notebook_import, "load_from_notebook", load_reference), \
+            contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(python_source(source), "<reference cell>", "exec"), namespace)
+
+
+_real_load = nn_helpers.notebook_import.load_from_notebook
+
+
+def _run_test(source: str, namespace: dict) -> Verdict:
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            exec(compile(python_source(source), "<test cell>", "exec"), namespace)
+    except Exception as error:
+        where = getattr(error, "where", "")
+        message = f"{type(error).__name__}: {error}{f' [{where}]' if where else ''}"
+        return Verdict(False, message, type(error).__name__)
+    return Verdict(True)
+
+
+def _copy_saved_files(saved_dir: Path, target: Path) -> None:
+    """Regular .npz files the notebook saved, up to SAVED_FILE_LIMIT bytes each (no links, no devices)."""
+    if not saved_dir.is_dir():
+        return
+    for path in saved_dir.glob("*.npz"):
+        info = path.lstat()
+        if path.is_file() and not path.is_symlink() and info.st_size <= SAVED_FILE_LIMIT:
+            shutil.copyfile(path, target / path.name)
+
+
+def _saved_models(reference: Path, files: Path) -> dict:
+    """The trained models the tests of this notebook evaluate, as reference TwoLayerNets (lazily loaded)."""
+    return {name: SavedModel(reference.parent, files / file) for name, file in SAVED_MODELS.get(reference.name, {}).items()}
+
+
+class SavedModel:
+    """A model the notebook trained and saved, evaluated with the reference class when first used."""
+
+    def __init__(self, reference_dir: Path, path: Path):
+        self._reference_dir, self._path, self._model = reference_dir, path, None
+
+    def __getattr__(self, name):
+        if self._model is None:
+            self._model = load_saved_model(self._reference_dir, self._path)
+        return getattr(self._model, name)
+
+
+def load_saved_model(reference_dir: Path, path: Path):
+    """A reference TwoLayerNet with the parameters saved in `path` (W1, b1, W2, b2; no pickles)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path.name} was not saved: run the training cell and the cell that saves "
+                                "the model, top to bottom")
+    with np.load(path, allow_pickle=False) as saved:
+        missing = [key for key in MODEL_KEYS if key not in saved.files]
+        if missing:
+            raise ValueError(f"{path.name} lacks {', '.join(missing)}")
+        params = {key: saved[key] for key in MODEL_KEYS}
+    shapes = {key: value.shape for key, value in params.items()}
+    if any(value.dtype.kind != "f" for value in params.values()) or len(shapes["W1"]) != 2 \
+            or shapes["b1"] != shapes["W1"][1:] or shapes["W2"] != (shapes["W1"][1], shapes["b2"][0] if shapes["b2"] else -1):
+        raise ValueError(f"{path.name} does not hold float parameters W1 (D, H), b1 (H,), W2 (H, C), b2 (C,): "
+                         f"saw {', '.join(f'{k} {v}' for k, v in shapes.items())}")
+    (d, h), c = shapes["W1"], shapes["b2"][0]
+    model_class = _real_load(reference_dir / MODEL_CLASS[0], MODEL_CLASS[1])
+    model = model_class(input_dim=d, hidden_dim=h, num_classes=c)
+    model.params = params
+    return model
