@@ -1,7 +1,7 @@
 """Execute one submission with nbgrader, alone, within a time and memory limit.
 
 A worker (a pool process or a Dask worker) calls `run_submission`. It builds a private
-scratch nbgrader course (config, source notebooks, a copy of the gradebook template, the
+scratch nbgrader course (config, the release as its source, a gradebook made from it, the
 one submission, restored to the release's shape), runs `nbgrader autograde` there in a
 sandbox (sandbox.py: no network, its own uid, memory, CPU, process and wall-clock limits,
 the course's private folders hidden) and reads the executed notebooks back. Then every
@@ -29,8 +29,9 @@ from .course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
 from .restore import restore_folder
 from .results import Failure, SubmissionResult, Tampering
 from .sandbox import SandboxLimits, run_sandboxed
-from .scoring import apply_verdicts, autograded_tests, score_notebooks
-from .trusted import SAVED_FILES, WorkerPlan, run_trusted_tests
+from .suspicious import flag_suspicious_code
+from .scoring import answers_timed_out, apply_verdicts, autograded_tests, score_notebooks
+from .trusted import SAVED_FILES, Verdict, WorkerPlan, run_trusted_tests
 
 # What a submission must not see of the course it is graded in: the reference solutions and
 # hidden tests, the gradebook, every other submission and every result.
@@ -56,7 +57,7 @@ class GradeTask:
     assignment: str
     submission_dir: str      # <course>/submitted/<student>/<assignment>
     course_root: str         # holds nbgrader_config.py and the source notebooks
-    gradebook_template: str  # a gradebook that knows the assignment (copied, never written)
+    gradebook_template: str  # a gradebook made from the release (copied, never written; see grade.py)
     cifar10_dir: str
     limits: Limits = Limits()
 
@@ -80,17 +81,19 @@ def run_submission(task: GradeTask) -> Execution:
     """Execute and score one submission; never raises for anything the submission does."""
     start = time.perf_counter()
     source = Path(task.course_root) / SOURCE_DIR / task.assignment
+    release = Path(task.course_root) / RELEASE_DIR / task.assignment
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as scratch:
         course = Path(scratch)
         shutil.copy2(Path(task.course_root) / CONFIG_FILE, course / CONFIG_FILE)
-        shutil.copytree(source, course / SOURCE_DIR / task.assignment)
+        shutil.copytree(release, course / SOURCE_DIR / task.assignment)   # what students have: no hidden tests
         shutil.copy2(task.gradebook_template, course / "gradebook.db")
         submitted = course / "submitted" / task.student / task.assignment
         shutil.copytree(task.submission_dir, submitted)
         for name in SAVED_FILES:   # only what this run saves may be evaluated as the student's trained model
             (submitted / name).unlink(missing_ok=True)
         failures = _drop_unreadable(submitted, [p.name for p in source.glob("*.ipynb")])
-        tampering = restore_folder(submitted, Path(task.course_root) / RELEASE_DIR / task.assignment)
+        tampering = restore_folder(submitted, release)
+        tampering += flag_suspicious_code(submitted)
         if any(submitted.glob("*.ipynb")):
             failures += _autograde(course, task)
         autograded = course / "autograded" / task.student / task.assignment
@@ -105,6 +108,9 @@ def run_submission(task: GradeTask) -> Execution:
     return Execution(result, notebooks)
 
 
+TIMED_OUT = "TimeoutError: a cell before the tests ran past the time limit in the notebook's run, so the tests were not run"
+
+
 def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded: Path,
                      notebooks: dict[str, str], tampering: list[Tampering]) -> list[Failure]:
     """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`."""
@@ -117,7 +123,11 @@ def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded:
     failures = []
     for name in sorted(tested & set(notebooks)):
         try:
-            verdicts = run_trusted_tests(reference / name, plan, autograded)
+            if answers_timed_out(notebooks[name]):   # the worker would loop the same way
+                verdicts = {grade_id: Verdict(False, TIMED_OUT, "TimeoutError")
+                            for notebook, grade_id, *_ in autograded_tests(reference) if notebook == name}
+            else:
+                verdicts = run_trusted_tests(reference / name, plan, autograded)
         except Exception as error:  # a fault of the grader itself: the batch goes on, the result says so
             failures.append(Failure("error", name, f"the grader could not re-run the tests: "
                                                    f"{type(error).__name__}: {error}"))

@@ -46,7 +46,7 @@ def gradescope_record(result: SubmissionResult) -> dict:
     """One submission in Gradescope's autograder results.json format (one entry per test cell)."""
     output = f"Not graded normally ({result.status}): {result.reason}" if result.failures else ""
     if result.tampering:
-        output += ("\n" if output else "") + f"Changes undone before grading: {result.tampered}"
+        output += ("\n" if output else "") + f"Flagged for review: {result.tampered}"
     return {
         "score": result.score,
         "execution_time": round(result.seconds),

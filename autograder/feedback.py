@@ -39,7 +39,7 @@ _STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.student }}</h1>
 {% endfor %}</ul></div>
 {% endif %}
 {% if r.tampering %}
-<div class="problem"><p><strong>Cells you may not change were changed; they were restored before grading.</strong></p>
+<div class="problem"><p><strong>Grading flagged these cells for your instructor (cells you may not change were restored before grading).</strong></p>
 <ul>{% for t in r.tampering %}<li>{{ t.notebook }}: cell <code>{{ t.cell }}</code> {{ t.change }}</li>
 {% endfor %}</ul></div>
 {% endif %}

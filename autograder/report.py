@@ -75,7 +75,7 @@ def summary_text(results: list[SubmissionResult]) -> str:
     return (f"{results[0].assignment}: {len(results)} submissions, mean score "
             f"{mean:.2f}/{max(r.max_score for r in results):g}\n\n"
             f"Students\n{students}\n\nTests\n{tests}\n\nSubmissions by status\n{statuses}\n\n"
-            f"Tampering undone before grading ({len(tampered)} submissions)\n{flagged}")
+            f"Flagged for review ({len(tampered)} submissions)\n{flagged}")
 
 
 def _save(figure: Figure, path: Path) -> Path:

@@ -37,7 +37,8 @@ class Failure:
 
 @dataclass
 class Tampering:
-    """A change to a cell the student may not change, undone before grading."""
+    """A flag for the instructor: a change to a cell the student may not change (undone before
+    grading), code that patches what the tests use, or a test that passed only in the notebook."""
     notebook: str
     cell: str              # grade_id
     change: str            # plain words, e.g. "was deleted; restored from the release"
@@ -70,7 +71,7 @@ class SubmissionResult:
 
     @property
     def tampered(self) -> str:
-        """The tampering undone before grading, in plain words ('' when there was none)."""
+        """Every flag, in plain words ('' when there was none)."""
         return "; ".join(f"{t.notebook}: cell {t.cell} {t.change}" for t in self.tampering)
 
     @property

@@ -82,8 +82,8 @@ def apply_verdicts(notebook: str, text: str, verdicts: dict) -> tuple[str, list[
     """Write the trusted verdicts (grade_id -> trusted.Verdict) into an executed notebook's test cells.
 
     A passed test keeps only its printed output; a failed one gets the trusted failure as its
-    error, which is what nbgrader then grades. A test that passed in the notebook but fails
-    here is flagged: the notebook changed what its own tests saw.
+    error, which is what nbgrader then grades. A test whose visible part passed in the
+    notebook but fails here is flagged: the notebook changed what its own tests saw.
     """
     parsed = nbformat.reads(text, as_version=4)
     flags = []
@@ -99,7 +99,7 @@ def apply_verdicts(notebook: str, text: str, verdicts: dict) -> tuple[str, list[
             continue
         ename, _, evalue = verdict.message.partition(": ")
         cell.outputs = kept + [new_output("error", ename=ename, evalue=evalue, traceback=[verdict.message])]
-        if float(score or 0) >= points:
+        if float(score or 0) >= points and not verdict.hidden:
             flags.append(Tampering(notebook, cell.metadata["nbgrader"]["grade_id"],
                                    "passed in the notebook but failed when the grader ran the test on the notebook's "
                                    "answers: something in the notebook changed what its tests saw; the grader's "
@@ -140,6 +140,20 @@ def _raised_in_answer(traceback: list[str], answer_counts: set) -> str:
     return where
 
 
+def answers_timed_out(text: str) -> bool:
+    """Did a cell other than a test cell run past the cell time limit in this executed notebook?"""
+    for cell in nbformat.reads(text, as_version=4).cells:
+        if cell.cell_type != "code" or (is_grade(cell) and not is_solution(cell)):
+            continue
+        if any(o.get("output_type") == "error" and _timed_out(o) for o in cell.get("outputs", [])):
+            return True
+    return False
+
+
+def _timed_out(output) -> bool:
+    return output.ename in ("CellTimeoutError", "TimeoutError") or "timed out" in output.evalue.lower()
+
+
 def _failures_in_outputs(notebook: str, nb) -> list[Failure]:
     """Memory exhaustion and timed-out cells, as the executed notebook records them."""
     failures = []
@@ -149,7 +163,7 @@ def _failures_in_outputs(notebook: str, nb) -> list[Failure]:
                 continue
             if output.ename == "MemoryError":
                 failures.append(Failure("memory", notebook, f"ran out of memory in cell {number} (MemoryError)"))
-            elif output.ename in ("CellTimeoutError", "TimeoutError") or "timed out" in output.evalue.lower():
+            elif _timed_out(output):
                 failures.append(Failure("timeout", notebook, f"cell {number} ran past the per-cell time limit"))
             elif output.ename == "WorkerGone":
                 failures.append(Failure("sandbox", notebook, f"cell {number}: {output.evalue}"))

@@ -54,6 +54,7 @@ class Verdict:
     passed: bool
     message: str = ""    # "CheckFailed: ..." as the notebook would show it; never the test's code
     kind: str = ""       # "ename" of the failure: CheckFailed, TimeoutError, MemoryError, ...
+    hidden: bool = False  # failed only in the hidden part, which the student's notebook does not hold
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class Session:
         self.deadline = time.monotonic() + plan.test_seconds
         self.exchanges: list[Exchange] = []
         self.definition_errors: list[str] = []
+        self.broken: Exception | None = None   # why the worker could not define the answers (not retried)
         self._scratch: Path | None = None
         self._stop: threading.Event | None = None
         self._ending: dict = {}
@@ -167,7 +169,7 @@ class Session:
         try:
             send(self.sock, header, blobs)
         except OSError:
-            raise WorkerGone(self._why_gone()) from None
+            raise self._gone() from None
 
     def _receive(self) -> tuple[dict, list[bytes]]:
         left = self.deadline - time.monotonic()
@@ -183,12 +185,22 @@ class Session:
             raise TimeoutError(f"the student's code ran past the {self.plan.test_seconds:g} s limit of a test and "
                                "was stopped") from None
         except (EOFError, OSError):
-            raise WorkerGone(self._why_gone()) from None
+            raise self._gone() from None
 
     # --- the worker's life --------------------------------------------------------------
     def _ensure_started(self) -> None:
+        """Start the worker and wait until it has defined the answers; a worker that failed to is not retried."""
+        if self.broken is not None:
+            raise type(self.broken)(*self.broken.args)
         if self.sock is not None:
             return
+        try:
+            self._start()
+        except (TimeoutError, WorkerGone) as error:
+            self.broken = error
+            raise
+
+    def _start(self) -> None:
         self._scratch = Path(tempfile.mkdtemp(prefix="trusted-"))
         shutil.copytree(self.plan.submission_dir, self._scratch, dirs_exist_ok=True)
         path = self._scratch / SOCKET_NAME
@@ -204,7 +216,11 @@ class Session:
         try:
             self.sock = self._accept(listener)
             header, _ = self._receive()
-        except (TimeoutError, WorkerGone):
+        except TimeoutError:
+            self.stop()
+            raise TimeoutError(f"the notebook's answer cells did not finish running within {self.plan.test_seconds:g} s "
+                               "(is there a loop outside a function?), so none of its tests could run") from None
+        except WorkerGone:
             self.stop()
             raise
         finally:
@@ -224,8 +240,7 @@ class Session:
                 if not self._thread.is_alive():
                     raise WorkerGone(self._why_gone()) from None
                 if time.monotonic() > self.deadline:
-                    raise TimeoutError(f"the notebook's answer cells did not finish within "
-                                       f"{self.plan.test_seconds:g} s") from None
+                    raise TimeoutError("the worker did not start in time") from None
 
     def _run_worker(self, command: list[str]) -> None:
         plan = self.plan
@@ -239,6 +254,12 @@ class Session:
             self._ending["run"] = run
         except Exception as error:  # the sandbox could not be made
             self._ending["error"] = str(error)
+
+    def _gone(self) -> WorkerGone:
+        """Why the worker ended, once it is cleaned up (the next request starts a fresh one)."""
+        reason = self._why_gone()
+        self.stop()
+        return WorkerGone(reason)
 
     def _why_gone(self) -> str:
         if self._thread is not None:
@@ -445,26 +466,36 @@ def defined_names(source: str) -> list[str]:
 
 def _run_reference_cell(source: str, namespace: dict, reference_dir: Path) -> None:
     """A setup or helper cell of the reference, here; load_from_notebook loads the reference too."""
-    def load_reference(notebook, *names):
-        return _real_load(reference_dir / Path(notebook).name, *names)
-
-    with mock.patch.object(nn_helpers.notebook_import, "load_from_notebook", load_reference), \
-            contextlib.redirect_stdout(io.StringIO()):
+    with loading_references(reference_dir), contextlib.redirect_stdout(io.StringIO()):
         exec(compile(python_source(source), "<reference cell>", "exec"), namespace)
 
 
 _real_load = nn_helpers.notebook_import.load_from_notebook
 
 
+def loading_references(reference_dir: Path):
+    """A context in which load_from_notebook("4_two_layer_net.ipynb", ...) loads the reference notebook."""
+    def load_reference(notebook, *names):
+        return _real_load(reference_dir / Path(notebook).name, *names)
+
+    return mock.patch.object(nn_helpers.notebook_import, "load_from_notebook", load_reference)
+
+
 def _run_test(source: str, namespace: dict) -> Verdict:
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            exec(compile(python_source(source), "<test cell>", "exec"), namespace)
-    except Exception as error:
-        where = getattr(error, "where", "")
-        message = f"{type(error).__name__}: {error}{f' [{where}]' if where else ''}"
-        return Verdict(False, message, type(error).__name__)
+    """Run a reference test cell: its visible part (what the student's notebook holds), then its hidden part."""
+    visible, marker, hidden = source.partition(HIDDEN_TESTS)
+    for part, is_hidden in ((visible, False), (marker + hidden, True)):
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                exec(compile(python_source(part), "<test cell>", "exec"), namespace)
+        except Exception as error:
+            where = getattr(error, "where", "")
+            message = f"{type(error).__name__}: {error}{f' [{where}]' if where else ''}"
+            return Verdict(False, message, type(error).__name__, is_hidden)
     return Verdict(True)
+
+
+HIDDEN_TESTS = "### BEGIN HIDDEN TESTS"
 
 
 def _copy_saved_files(saved_dir: Path, target: Path) -> None:
@@ -510,7 +541,8 @@ def load_saved_model(reference_dir: Path, path: Path):
         raise ValueError(f"{path.name} does not hold float parameters W1 (D, H), b1 (H,), W2 (H, C), b2 (C,): "
                          f"saw {', '.join(f'{k} {v}' for k, v in shapes.items())}")
     (d, h), c = shapes["W1"], shapes["b2"][0]
-    model_class = _real_load(reference_dir / MODEL_CLASS[0], MODEL_CLASS[1])
+    with loading_references(reference_dir):
+        model_class = nn_helpers.notebook_import.load_from_notebook(MODEL_CLASS[0], MODEL_CLASS[1])
     model = model_class(input_dim=d, hidden_dim=h, num_classes=c)
     model.params = params
     return model

@@ -129,7 +129,7 @@ class Codec:
             return {"$": "scalar", "dtype": value.dtype.str, "b": len(blobs) - 1}
         if isinstance(value, np.dtype) and value.kind in NUMERIC_KINDS:
             return {"$": "dtype", "v": value.str}
-        if isinstance(value, type) and issubclass(value, np.generic) and np.dtype(value).kind in NUMERIC_KINDS:
+        if isinstance(value, type) and issubclass(value, np.generic) and _concrete_numeric(value):
             return {"$": "dtype_type", "v": np.dtype(value).str}
         handle = self.remote_handle(value)
         if handle is not None:
@@ -304,7 +304,7 @@ def _dtype(text) -> np.dtype:
         raise WireError("a dtype must be a string")
     try:
         dtype = np.dtype(text)
-    except TypeError:
+    except (TypeError, ValueError, SyntaxError):
         raise WireError(f"{text!r} is not a dtype") from None
     if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise WireError(f"dtype {text!r} is not a plain numeric dtype")
@@ -313,7 +313,7 @@ def _dtype(text) -> np.dtype:
 
 def _array(node: dict, blobs: list[bytes]) -> np.ndarray:
     dtype, shape = _dtype(node.get("dtype")), node.get("shape")
-    if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 32:
+    if type(shape) is not list or not all(type(n) is int and 0 <= n <= MAX_BLOBS for n in shape) or len(shape) > 32:
         raise WireError("an array shape must be a list of sizes")
     index = node.get("b")
     if type(index) is not int or not 0 <= index < len(blobs):
@@ -321,5 +321,16 @@ def _array(node: dict, blobs: list[bytes]) -> np.ndarray:
     data = blobs[index]
     if len(data) != dtype.itemsize * math.prod(shape):
         raise WireError(f"{len(data)} bytes cannot be an array of shape {tuple(shape)} and dtype {dtype}")
-    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+    try:
+        return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+    except ValueError as error:   # e.g. an empty array of absurd dimensions
+        raise WireError(f"not an array of shape {tuple(shape)}: {error}") from None
+
+
+def _concrete_numeric(scalar_type: type) -> bool:
+    """np.float32 is a dtype; np.floating (abstract) is not, and crosses as a handle."""
+    try:
+        return np.dtype(scalar_type).kind in NUMERIC_KINDS
+    except TypeError:
+        return False
 

@@ -2,11 +2,8 @@
 
 Every attack starts from the same honest submission of notebook 1 (the reference with
 one mistake: `matvec_dW_transposed`, which fails test_1_4_matvec_l2) and adds one attack.
-An attack is defeated when the submission scores no more than the honest one; where the
-attack leaves a trace, grading must also record it (a tampering flag or a failure reason).
-
-`defended=False` marks the attacks the kit does not stop yet: scores are still decided
-by nbgrader's test cells inside the student's kernel (see the README's threat model).
+An attack is defeated when the submission scores no more than the honest one, and grading
+records it: a tampering flag on the notebook, or the failure the sandbox reported.
 """
 from __future__ import annotations
 
@@ -27,8 +24,7 @@ class Attack:
     name: str
     description: str
     edit: Callable[[NotebookNode], None]   # changes the honest notebook in place
-    trace: str = ""                        # what grading must record: "tampering", or a failure kind
-    defended: bool = True
+    trace: str                             # what grading must record: "tampering", or a failure kind
     companions: tuple[str, ...] = ()       # other notebooks of the honest submission sent along
 
 
@@ -107,24 +103,26 @@ if os.path.exists(_source):
 
 ATTACKS = (
     Attack("patch_allclose", "np.allclose always says True (the attack nbgrader falls for)",
-           append_to_answer("np.allclose = lambda *args, **kwargs: True")),
+           append_to_answer("np.allclose = lambda *args, **kwargs: True"), trace="tampering"),
     Attack("patch_numpy_max", "np.max always returns 0 (measured: the wrong dW still fails its test)",
-           append_to_answer("np.max = lambda *args, **kwargs: 0.0")),
+           append_to_answer("np.max = lambda *args, **kwargs: 0.0"), trace="tampering"),
     Attack("patch_checks", "an answer cell replaces the checks of nn_helpers with no-ops",
-           append_to_answer(PATCH_CHECKS), defended=False),
+           append_to_answer(PATCH_CHECKS), trace="tampering"),
     Attack("extra_patch_cell", "a cell of the student's own, just before the test, replaces the checks",
-           extra_patch_cell, defended=False),
+           extra_patch_cell, trace="tampering"),
     Attack("always_equal", "dW is an object that equals anything",
            append_to_answer("class Anything:\n    def __eq__(self, other):\n        return True\n\n"
-                            "_honest = matvec_l2\nmatvec_l2 = lambda W, x: (_honest(W, x)[0], Anything(), _honest(W, x)[2])")),
+                            "_honest = matvec_l2\nmatvec_l2 = lambda W, x: (_honest(W, x)[0], Anything(), _honest(W, x)[2])"),
+           trace="tampering"),
     Attack("doctored_ndarray", "dW is an ndarray subclass whose arithmetic and comparisons always agree",
            append_to_answer("class Agreeable(np.ndarray):\n"
                             "    def __sub__(self, other):\n        return np.zeros(np.shape(other))\n"
                             "    def __eq__(self, other):\n        return np.ones(np.shape(other), bool)\n\n"
                             "_honest = matvec_l2\n"
-                            "matvec_l2 = lambda W, x: (_honest(W, x)[0], _honest(W, x)[1].view(Agreeable), _honest(W, x)[2])")),
+                            "matvec_l2 = lambda W, x: (_honest(W, x)[0], _honest(W, x)[1].view(Agreeable), _honest(W, x)[2])"),
+           trace="tampering"),
     Attack("fake_output", "the answer prints that every test passed",
-           append_to_answer('print("All tests passed! 10/10")')),
+           append_to_answer('print("All tests passed! 10/10")'), trace="tampering"),
     Attack("delete_test", "the failing test cell is deleted", delete_test, trace="tampering"),
     Attack("blank_test", "the failing test cell is replaced by a print", blank_test, trace="tampering"),
     Attack("duplicate_and_move_test", "the test cell is moved to the top and duplicated at the end",
@@ -143,8 +141,8 @@ ATTACKS = (
     Attack("kill_everything", "kills every process it can",
            prepend_to_answer("import os, signal\nos.kill(-1, signal.SIGKILL)"), trace="error"),
     Attack("steal_reference", "reads the reference solution from the grading course and runs it",
-           append_to_answer(STEAL), defended=False),
+           append_to_answer(STEAL), trace="tampering"),
     Attack("forge_result_file", "a daemon rewrites the executed notebook to drop every error",
-           prepend_to_answer(FORGE), defended=False,
+           prepend_to_answer(FORGE), trace="tampering",
            companions=("2_layers.ipynb",)),  # keeps nbgrader busy after notebook 1 is written
 )

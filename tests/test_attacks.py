@@ -1,9 +1,8 @@
 """The attack catalogue (tests/attack_catalogue.py): no attack may score more than honest code.
 
 One grading run, through `grade` with its sandbox, of the honest submission and every
-attack on it (notebook 1 of the real assignment: about a minute).
-Attacks the kit does not stop yet are strict expected failures: the day one is stopped,
-its test fails until its `defended` flag is set.
+attack on it (notebook 1 of the real assignment: about a minute). Every attack must score
+no more than the honest code and be recorded: flagged, or failed for what the sandbox stopped.
 """
 from __future__ import annotations
 
@@ -44,7 +43,7 @@ def attack_results(tmp_path_factory):
         config.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}\n")
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], course)
     build_attack_class(course)
-    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=180, memory_bytes=2 * 2 ** 30), workers=2,
+    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=180, memory_bytes=2 * 2 ** 30, test_seconds=CELL_TIMEOUT), workers=2,
                     progress=False, cifar10_dir=str(tmp_path_factory.mktemp("nodata")))
     return {result.student: result for result in results}
 
@@ -61,16 +60,21 @@ def test_the_honest_submission_fails_only_its_mistake(attack_results):
     assert [f for f in honest.failures if f.notebook == NOTEBOOK or not f.notebook] == []
 
 
-@pytest.mark.parametrize("attack", [
-    pytest.param(attack, id=attack.name, marks=() if attack.defended else pytest.mark.xfail(
-        strict=True, reason="scores are decided inside the student's kernel (README: threat model)"))
-    for attack in ATTACKS])
-def test_an_attack_scores_no_more_than_honest_code_and_leaves_a_trace(attack_results, attack):
-    """Does this attack score at most what the honest code scores, and is it recorded where it leaves a trace?"""
+def test_the_catalogue_covers_every_attack_the_issue_names():
+    """At least 12 attacks, among them each kind named in the threat model."""
+    names = {attack.name for attack in ATTACKS}
+    assert len(ATTACKS) >= 12
+    assert {"patch_allclose", "loop_after_definition", "delete_test", "exhaust_memory", "steal_reference",
+            "always_equal", "doctored_ndarray", "fake_output", "forge_result_file", "extra_patch_cell"} <= names
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[attack.name for attack in ATTACKS])
+def test_an_attack_scores_no_more_than_honest_code_and_is_recorded(attack_results, attack):
+    """Does this attack score at most what the honest code scores, and is it flagged or failed for what it did?"""
     result, honest = attack_results[attack.name], attack_results[HONEST]
     assert notebook_score(result) <= notebook_score(honest), \
         f"{attack.name} scored {notebook_score(result)}, honest code {notebook_score(honest)}"
     if attack.trace == "tampering":
         assert result.tampering and {t.notebook for t in result.tampering} == {NOTEBOOK}, result.tampered
-    elif attack.trace:
+    else:
         assert attack.trace in {f.kind for f in result.failures}, result.reason

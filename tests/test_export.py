@@ -83,7 +83,7 @@ def test_tampering_reaches_both_json_exports(exported):
     assert full[TAMPERED]["tampered"] == "squares.ipynb: cell test_square_negative was deleted; restored from the release"
     assert full["ada"]["tampered"] == ""
     gradescope = read_json(exported["gradescope"][0].parent.parent / TAMPERED / "results.json")
-    assert "Changes undone before grading: squares.ipynb: cell test_square_negative was deleted" in gradescope["output"]
+    assert "Flagged for review: squares.ipynb: cell test_square_negative was deleted" in gradescope["output"]
 
 
 def test_gradescope_files_follow_the_results_spec(exported):

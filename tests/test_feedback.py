@@ -72,7 +72,7 @@ def test_why_a_submission_did_not_run_is_shown(pages, graded_toy_course):
 
 def test_undone_tampering_is_shown(pages, graded_toy_course):
     """Does the page of a student who deleted a test cell say it was restored, naming the cell?"""
-    assert "Cells you may not change were changed" in pages["kim"] and "test_square_negative" in pages["kim"]
+    assert "Grading flagged these cells" in pages["kim"] and "test_square_negative" in pages["kim"]
     assert "Cells you may not change" not in pages["ada"]
 
 

@@ -58,10 +58,12 @@ def test_test_table_gives_points_and_pass_rates(printed):
     assert rows["test_square_negative"][2] == "1" and f"2/{students}" in rows["test_square_negative"]
 
 
-def test_tampering_is_listed_with_the_cell(printed):
-    """Does the report list the submission whose test cell was deleted, naming the cell?"""
-    assert "Tampering undone before grading (1 submissions)" in printed[1]
+def test_flags_are_listed_with_the_cell(printed):
+    """Does the report list the deleted test cell (kim) and the code that kills (gus) or spawns (jay), naming the cells?"""
+    assert "Flagged for review (3 submissions)" in printed[1]
     assert "kim: squares.ipynb: cell test_square_negative was deleted" in printed[1]
+    assert "gus: squares.ipynb: cell answer_square calls os.kill" in printed[1]
+    assert "jay: squares.ipynb: cell answer_square calls subprocess.Popen" in printed[1]
 
 
 def test_charts_are_png_files_in_the_printed_folder(printed, graded_toy_course):
