@@ -33,6 +33,7 @@ import nbformat
 import numpy as np
 from nbgrader.utils import is_grade, is_solution
 
+import nn_helpers.data
 import nn_helpers.notebook_import
 
 from .sandbox import SandboxLimits, SandboxRun, run_sandboxed
@@ -466,8 +467,25 @@ def defined_names(source: str) -> list[str]:
 
 def _run_reference_cell(source: str, namespace: dict, reference_dir: Path) -> None:
     """A setup or helper cell of the reference, here; load_from_notebook loads the reference too."""
-    with loading_references(reference_dir), contextlib.redirect_stdout(io.StringIO()):
+    with loading_references(reference_dir), contextlib.redirect_stdout(io.StringIO()), \
+            mock.patch.object(nn_helpers.data, "get_CIFAR10_data", _cifar10_once):
         exec(compile(python_source(source), "<reference cell>", "exec"), namespace)
+
+
+def _cifar10_once(*args, **kwargs) -> dict:
+    """get_CIFAR10_data, loaded once per grading process (2-3 s a load); read-only, so no test can change it."""
+    key = repr((args, sorted(kwargs.items())))
+    if key not in _CIFAR10:
+        data = _real_get_data(*args, **kwargs)
+        for array in data.values():
+            array.flags.writeable = False
+        _CIFAR10.clear()   # one split at a time in memory
+        _CIFAR10[key] = data
+    return dict(_CIFAR10[key])
+
+
+_real_get_data = nn_helpers.data.get_CIFAR10_data
+_CIFAR10: dict[str, dict] = {}
 
 
 _real_load = nn_helpers.notebook_import.load_from_notebook

@@ -35,12 +35,10 @@ class WireError(Exception):
 def send(sock: socket.socket, header: dict, blobs: list[bytes]) -> None:
     header = {**header, "blobs": [len(blob) for blob in blobs]}
     text = json.dumps(header, separators=(",", ":")).encode()
-    sock.sendall(struct.pack("<Q", len(text)) + text)
-    for blob in blobs:
-        sock.sendall(blob)
+    sock.sendall(b"".join([struct.pack("<Q", len(text)), text, *blobs]))   # one write: calls come by the thousand
 
 
-def receive(sock: socket.socket) -> tuple[dict, list[bytes]]:
+def receive(sock: socket.socket) -> tuple[dict, list[memoryview]]:
     """One frame; raises EOFError when the other side has gone, WireError when it is malformed."""
     (size,) = struct.unpack("<Q", _read_exactly(sock, 8))
     if size > MAX_HEADER:
@@ -52,18 +50,22 @@ def receive(sock: socket.socket) -> tuple[dict, list[bytes]]:
     sizes = header.get("blobs") if isinstance(header, dict) else None
     if not isinstance(sizes, list) or not all(type(n) is int and n >= 0 for n in sizes) or sum(sizes) > MAX_BLOBS:
         raise WireError("the header does not list its array data correctly")
-    return header, [_read_exactly(sock, n) for n in sizes]
+    data, blobs, start = memoryview(_read_exactly(sock, sum(sizes))), [], 0
+    for size in sizes:
+        blobs.append(data[start:start + size])
+        start += size
+    return header, blobs
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes:
-    chunks, left = [], size
-    while left:
-        chunk = sock.recv(min(left, 2 ** 20))
-        if not chunk:
+def _read_exactly(sock: socket.socket, size: int) -> bytearray:
+    buffer, filled = bytearray(size), 0
+    view = memoryview(buffer)
+    while filled < size:
+        count = sock.recv_into(view[filled:], min(size - filled, 2 ** 24))
+        if not count:
             raise EOFError("the other side closed the connection")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+        filled += count
+    return buffer
 
 
 class Exchange:

@@ -224,6 +224,18 @@ def test_a_sleeper_is_stopped_at_the_wall_clock_limit(tmp_path):
     assert processes_of(UID) == []
 
 
+def test_setting_stop_ends_the_sandbox_at_once(tmp_path):
+    """Does setting the stop event (the grader giving up on a worker) kill a sleeping sandbox within a second?"""
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    start = time.monotonic()
+    run = sandboxed_python("import time\nprint('started', flush=True)\ntime.sleep(100)", tmp_path / "scratch",
+                           uid=UID, stop=stop)
+    assert run.returncode is None and run.stopped == "was stopped by the grader" and run.output == "started\n"
+    assert time.monotonic() - start < 4
+    assert processes_of(UID) == []
+
+
 def test_a_fork_bomb_stops_at_the_process_cap_and_leaves_nothing_behind(tmp_path):
     """Does a fork loop get EAGAIN at a cap of 30 processes, never go past it, and leave no process behind?"""
     run = sandboxed_python("""
