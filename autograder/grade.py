@@ -147,6 +147,8 @@ def add_arguments(parser) -> None:
                         help=f"seconds a whole submission may run (default: {defaults.wall_seconds:.0f})")
     parser.add_argument("--memory", type=float, default=defaults.memory_bytes / 2 ** 30,
                         help=f"GiB of memory a submission may use (default: {defaults.memory_bytes / 2 ** 30:.0f})")
+    parser.add_argument("--test-timeout", type=float, default=defaults.test_seconds,
+                        help=f"seconds each test may take when the grader runs it (default: {defaults.test_seconds:.0f})")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded already")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run submissions without the sandbox (only for code you trust: see the README's threat model)")
@@ -154,7 +156,8 @@ def add_arguments(parser) -> None:
 
 
 def command(args) -> int:
-    limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), sandbox=not args.no_sandbox)
+    limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), sandbox=not args.no_sandbox,
+                    test_seconds=args.test_timeout)
     try:
         results = grade(Path(args.course), args.assignment, limits, args.workers, args.scheduler, args.force,
                         progress=not args.no_progress)

@@ -419,34 +419,51 @@ TEST_MODULE = "grader_tests"   # __name__ of the namespace the reference cells r
 def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dict[str, Verdict]:
     """grade_id -> Verdict for every autograded test cell of the reference notebook `reference`.
 
-    `saved_dir` holds what the notebook's own run saved (models); tests run with it as
-    the current folder, as they did in the notebook.
+    `saved_dir` holds what the notebook's own run saved (models). The tests name those
+    files as the notebook does ("best_model.npz"); the names lead to the grader's copies.
+    (No chdir: a Dask worker grades several submissions in one process.)
     """
     notebook = nbformat.read(reference, as_version=4)
     session = Session(plan, reference.name)
     namespace = {"__name__": TEST_MODULE, "__builtins__": builtins, "get_ipython": _NoIPython}
     verdicts: dict[str, Verdict] = {}
-    previous = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="trusted-files-") as files:
         _copy_saved_files(saved_dir, Path(files))
         try:
-            os.chdir(files)
             for cell in notebook.cells:
-                if cell.cell_type != "code" or TRAINING_TAG in cell.metadata.get("tags", []):
+                if cell.cell_type != "code":
                     continue
-                if is_solution(cell):
+                if is_solution(cell):   # training cells too: what they define is bound, their models from the files
                     namespace.update({name: RemoteName(session, name) for name in defined_names(cell.source)})
                     namespace.update(_saved_models(reference, Path(files)))
+                elif TRAINING_TAG in cell.metadata.get("tags", []):
+                    continue
                 elif is_grade(cell):
                     grade_id = cell.metadata["nbgrader"]["grade_id"]
                     session.deadline = time.monotonic() + plan.test_seconds
                     verdicts[grade_id] = _run_test(cell.source, namespace)
                 elif cell.metadata.get("nbgrader", {}).get("locked"):
                     _run_reference_cell(cell.source, namespace, reference.parent)
+                    namespace.update({name: SavedFile(Path(files) / value) for name, value in namespace.items()
+                                      if type(value) is str and value in SAVED_FILES})
         finally:
-            os.chdir(previous)
             session.stop()
     return verdicts
+
+
+class SavedFile(str):
+    """The grader's copy of a file the notebook saved: opens the copy, prints as the notebook's name for it."""
+
+    def __new__(cls, path: Path):
+        saved = super().__new__(cls, str(path))
+        saved.name = path.name
+        return saved
+
+    def __format__(self, spec: str) -> str:
+        return format(self.name, spec)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def defined_names(source: str) -> list[str]:

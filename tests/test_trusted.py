@@ -180,6 +180,18 @@ def test_a_test_helper_object_mutated_by_student_code_comes_back(grade_toy):
     assert not grade_toy(sneaky, tests, extra=[helper], reference_answer=answer)["test_box"].passed
 
 
+def test_a_file_the_notebook_saved_is_read_by_its_name_from_the_graders_copy(grade_toy, tmp_path):
+    helper = cell("helper", "files", 'MODEL_FILE = "best_model.npz"')
+    tests = {"test_file": 'import os\ncheck_true("file", os.path.exists(MODEL_FILE), f"{MODEL_FILE} is missing")\n'
+                          'check_close("saved", np.load(MODEL_FILE)["w"], [1.0, 2.0])'}
+    missing = grade_toy(ANSWER, tests, extra=[helper])["test_file"]
+    assert missing.message == "CheckFailed: file: best_model.npz is missing"
+    (tmp_path / "saved").mkdir()
+    np.savez(tmp_path / "saved" / "best_model.npz", w=np.array([1.0, 2.0]))
+    assert grade_toy(ANSWER, tests, extra=[helper]) == {"test_file": Verdict(True)}
+    assert Path.cwd() != tmp_path / "saved"
+
+
 @pytest.mark.skipif(sandbox_unavailable() is not None, reason="needs a sandbox (root)")
 def test_the_worker_runs_in_the_sandbox(grade_toy):
     probe = ANSWER.replace('    return x * factor', '    import socket\n'
@@ -209,6 +221,28 @@ def test_a_saved_model_is_read_without_pickles_and_checked(tmp_path):
         load_saved_model(reference, tmp_path / "shapes.npz")
     with pytest.raises(FileNotFoundError, match="was not saved"):
         load_saved_model(reference, tmp_path / "missing.npz")
+
+
+def test_notebook_6_evaluates_the_saved_models_with_the_reference_network(tmp_path):
+    """A model that memorises the 50 images passes 6.1 and fails 6.2's accuracy; no saved file fails with its name."""
+    from nn_helpers.data import get_CIFAR10_data
+    reference = Path(__file__).resolve().parent.parent / "solutions" / "two_layer_net" / "6_training_cifar10.ipynb"
+    data = get_CIFAR10_data()
+    X, y = data["X_train"][:50].reshape(50, -1).astype(np.float64), data["y_train"][:50]
+    hidden = np.maximum(X @ X.T, 0)                        # W1 = X.T: one hidden unit per image
+    W2 = np.linalg.lstsq(hidden, np.eye(10)[y], rcond=None)[0]
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    np.savez(saved / "overfit_model.npz", W1=X.T, b1=np.zeros(50), W2=W2, b2=np.zeros(10))
+    plan = WorkerPlan(tmp_path, SandboxLimits(wall_seconds=60), False, {"PATH": "/usr/bin:/bin"})
+    verdicts = run_trusted_tests(reference, plan, saved)
+    assert verdicts["test_6_1_overfit"] == Verdict(True)
+    assert verdicts["test_6_2_validation_accuracy"].message == \
+        "FileNotFoundError: net.npz was not saved: run the training cell and the cell that saves the model, top to bottom"
+    (saved / "overfit_model.npz").rename(saved / "net.npz")
+    verdicts = run_trusted_tests(reference, plan, saved)
+    assert verdicts["test_6_1_overfit"].kind == "FileNotFoundError"
+    assert verdicts["test_6_2_validation_accuracy"].message.startswith("CheckFailed: validation accuracy: expected at least 0.5")
 
 
 def test_remote_errors_print_as_the_student_saw_them():
