@@ -18,6 +18,7 @@ import re
 import socket
 import sys
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,8 @@ class Worker:
 
     def define(self, notebook: Path) -> list[str]:
         """Execute the defining cells; return what went wrong in each that failed."""
+        import nn_helpers.data
+        nn_helpers.data.get_CIFAR10_data = _lazily(nn_helpers.data.get_CIFAR10_data)
         errors = []
         for number, cell in defining_cells(json.loads(notebook.read_text(encoding="utf-8"))):
             source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
@@ -164,6 +167,34 @@ class Worker:
             elif imported:
                 found = f"raised in {frame.name} ({imported.group(1)}, cell {imported.group(2)}, line {frame.lineno})"
         return found
+
+
+def _lazily(get_data):
+    """get_CIFAR10_data that loads only when the data is used: setup cells load it, answer cells rarely need it."""
+    def get_CIFAR10_data(*args, **kwargs):
+        return LazyData(lambda: get_data(*args, **kwargs))
+    return get_CIFAR10_data
+
+
+class LazyData(Mapping):
+    """A mapping that calls `load` on first use and then behaves as its result."""
+
+    def __init__(self, load):
+        self._load, self._data = load, None
+
+    def _loaded(self) -> dict:
+        if self._data is None:
+            self._data = self._load()
+        return self._data
+
+    def __getitem__(self, key):
+        return self._loaded()[key]
+
+    def __iter__(self):
+        return iter(self._loaded())
+
+    def __len__(self):
+        return len(self._loaded())
 
 
 class GraderError(Exception):

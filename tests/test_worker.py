@@ -373,3 +373,14 @@ def test_the_worker_stops_when_the_grader_closes_the_connection(connection):
     """Does serve return once the grader's end of the socket is closed?"""
     connection.close()
     assert not connection.thread.is_alive()
+
+
+def test_the_dataset_loads_only_when_a_cell_uses_it():
+    """Does the worker's get_CIFAR10_data defer loading until the data is read, then act as the data?"""
+    from autograder.worker import _lazily
+    loads = []
+    get_data = _lazily(lambda **kwargs: loads.append(kwargs) or {"X_val": np.zeros(2), "y_val": np.ones(2)})
+    data = get_data(num_training=10)
+    assert loads == []
+    assert sorted(data) == ["X_val", "y_val"] and data["y_val"].tolist() == [1.0, 1.0] and len(data) == 2
+    assert loads == [{"num_training": 10}]
