@@ -29,9 +29,10 @@ from .course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
 from .restore import restore_folder
 from .results import Failure, SubmissionResult, Tampering
 from .sandbox import SandboxLimits, run_sandboxed
-from .suspicious import flag_suspicious_code
 from .scoring import answers_timed_out, apply_verdicts, autograded_tests, score_notebooks
-from .trusted import SAVED_FILES, Verdict, WorkerPlan, run_trusted_tests
+from .session import WorkerPlan
+from .suspicious import flag_suspicious_code
+from .trusted import SAVED_FILES, Verdict, run_trusted_tests
 
 # What a submission must not see of the course it is graded in: the reference solutions and
 # hidden tests, the gradebook, every other submission and every result.

@@ -13,6 +13,7 @@ from autograder.gradebook_writer import GradebookWriter
 from autograder.grade import crashed_execution, grade
 from autograder.results import SubmissionResult
 from course_fixtures import ANSWER, ASSIGNMENT, make_class, make_course, submit
+from trusted_fixtures import toy_grader
 
 # The toy class covers every failure kind but "error" (nbgrader or a grading worker failing),
 # which no submission can cause on purpose: this student's worker is recorded as crashed.
@@ -37,3 +38,9 @@ def graded_toy_course(tmp_path_factory) -> Path:
           cifar10_dir=str(tmp_path_factory.mktemp("nodata")))
     record_crashed_worker(course)
     return course
+
+
+@pytest.fixture
+def grade_toy(tmp_path):
+    """Trusted scoring of one toy notebook (trusted_fixtures.py): grade_toy(answer, ...) -> {grade_id: Verdict}."""
+    return toy_grader(tmp_path)

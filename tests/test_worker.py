@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import SandboxLimits
-from autograder.trusted import RemoteError, RemoteName, Session, WorkerPlan
+from autograder.session import RemoteError, RemoteName, Session, WorkerPlan
 from autograder.wire import Exchange, receive, send
 from autograder.worker import Worker, _NoIPython, defining_cells, python_source
 
