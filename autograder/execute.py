@@ -120,19 +120,20 @@ def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded:
                       hidden=(*private_paths(Path(task.course_root)), course.resolve()),
                       visible=(ROOT, Path(task.cifar10_dir)), test_seconds=limits.test_seconds)
     reference = Path(task.course_root) / SOURCE_DIR / task.assignment
-    tested = {notebook for notebook, *_ in autograded_tests(reference)}
+    tests = {}
+    for notebook, grade_id, *_ in autograded_tests(reference):
+        tests.setdefault(notebook, []).append(grade_id)
     failures = []
-    for name in sorted(tested & set(notebooks)):
+    for name in sorted(set(tests) & set(notebooks)):
         try:
             if answers_timed_out(notebooks[name]):   # the worker would loop the same way
-                verdicts = {grade_id: Verdict(False, TIMED_OUT, "TimeoutError")
-                            for notebook, grade_id, *_ in autograded_tests(reference) if notebook == name}
+                verdicts = {grade_id: Verdict(False, TIMED_OUT, "TimeoutError") for grade_id in tests[name]}
             else:
                 verdicts = run_trusted_tests(reference / name, plan, autograded)
-        except Exception as error:  # a fault of the grader itself: the batch goes on, the result says so
-            failures.append(Failure("error", name, f"the grader could not re-run the tests: "
-                                                   f"{type(error).__name__}: {error}"))
-            verdicts = {}
+        except Exception as error:  # a fault of the grader itself: never fall back to the notebook's own verdicts
+            detail = f"the grader could not run the tests: {type(error).__name__}: {error}"
+            failures.append(Failure("error", name, detail))
+            verdicts = {grade_id: Verdict(False, f"GraderError: {detail}", "GraderError") for grade_id in tests[name]}
         notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts)
         tampering += disagreements
     return failures

@@ -102,3 +102,18 @@ def test_the_sandbox_hides_the_course_and_the_network(tmp_path, sandbox):
     if sandbox:  # without it, whether the network is reachable depends on the machine
         assert "network reached: False" in output
     assert execution.result.score == 3.0
+
+
+def test_a_grader_fault_scores_zero_with_the_reason_never_the_notebooks_own_verdict(tmp_path, monkeypatch):
+    """If the grader cannot run a notebook's tests, do they fail with the reason (status 'error'), not pass?"""
+    def broken(*args, **kwargs):
+        raise RuntimeError("dataset missing")
+    monkeypatch.setattr("autograder.execute.run_trusted_tests", broken)
+    course = make_course(tmp_path / "course")
+    folder = submit(course, "ada", BODIES["ada"])
+    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
+                     Limits(sandbox=False))
+    result = run_submission(task).result
+    assert (result.score, result.status) == (0.0, "error")
+    assert {t.message for t in result.tests} == {"GraderError: the grader could not run the tests: "
+                                                 "RuntimeError: dataset missing"}
