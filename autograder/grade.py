@@ -14,10 +14,11 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
-from .course import ASSIGNMENT_ID, CONFIG_FILE, RELEASE_DIR, SOURCE_DIR, add_course_arguments, run_nbgrader
+from .course import ASSIGNMENT_ID, RELEASE_DIR, SOURCE_DIR, add_course_arguments, run_nbgrader
 from .execute import Execution, GradeTask, Limits, fingerprint, run_submission
 from .gradebook_writer import GradebookWriter
 from .results import Failure, SubmissionResult, load_results, results_dir
@@ -36,25 +37,30 @@ def find_submissions(course_root: Path, assignment: str) -> dict[str, Path]:
 
 
 def gradebook_template(course_root: Path, assignment: str) -> Path:
-    """A gradebook made from the release alone, for the workers to copy: no reference answers, no hidden tests.
+    """A copy of the course's gradebook holding only what the release holds, for the workers to copy.
 
-    The notebooks run with it, so the code they run can read nothing a student may not:
-    the tests that count run in the grader (trusted.py). Runs nbgrader's generate step in
-    the course first if its gradebook does not know the assignment yet, or if the release
-    (which submissions are restored against) is missing.
+    Its source cells (what nbgrader writes back into test and locked cells) are the
+    release's: no reference answers, no hidden tests. The notebooks run with it, so the
+    code they run can read nothing a student may not; the tests that count run in the
+    grader (trusted.py). Runs nbgrader's generate step first if the gradebook does not
+    know the assignment yet, or if the release (which submissions are restored against)
+    is missing.
     """
     course_root = Path(course_root)
     if not _gradebook_knows(course_root / "gradebook.db", assignment) or \
             not (course_root / RELEASE_DIR / assignment).is_dir():
         run_nbgrader(["generate_assignment", assignment, "--force"], course_root)
-    scratch = results_dir(course_root, assignment) / "release-course"
-    shutil.rmtree(scratch, ignore_errors=True)
-    shutil.copytree(course_root / RELEASE_DIR / assignment, scratch / SOURCE_DIR / assignment)
-    shutil.copy2(course_root / CONFIG_FILE, scratch / CONFIG_FILE)
-    run_nbgrader(["generate_assignment", assignment, "--force"], scratch)
     template = results_dir(course_root, assignment) / "gradebook-template.db"
-    shutil.copy2(scratch / "gradebook.db", template)
-    shutil.rmtree(scratch)
+    template.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(course_root / "gradebook.db", template)
+    released = {(path.stem, cell.metadata["nbgrader"]["grade_id"]): cell.source
+                for path in sorted((course_root / RELEASE_DIR / assignment).glob("*.ipynb"))
+                for cell in nbformat.read(path, as_version=4).cells if "grade_id" in cell.metadata.get("nbgrader", {})}
+    with Gradebook(f"sqlite:///{template}") as gradebook:
+        for notebook in gradebook.find_assignment(assignment).notebooks:
+            for cell in notebook.source_cells:
+                cell.source = released.get((notebook.name, cell.name), "")
+        gradebook.db.commit()
     return template
 
 

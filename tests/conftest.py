@@ -41,6 +41,6 @@ def graded_toy_course(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def grade_toy(tmp_path):
-    """Trusted scoring of one toy notebook (trusted_fixtures.py): grade_toy(answer, ...) -> {grade_id: Verdict}."""
+def trusted_grade(tmp_path):
+    """Trusted scoring of one toy notebook (trusted_fixtures.py): trusted_grade(answer, ...) -> {grade_id: Verdict}."""
     return toy_grader(tmp_path)

@@ -74,7 +74,8 @@ def test_an_attack_scores_no_more_than_honest_code_and_is_recorded(attack_result
     result, honest = attack_results[attack.name], attack_results[HONEST]
     assert notebook_score(result) <= notebook_score(honest), \
         f"{attack.name} scored {notebook_score(result)}, honest code {notebook_score(honest)}"
-    if attack.trace == "tampering":
-        assert result.tampering and {t.notebook for t in result.tampering} == {NOTEBOOK}, result.tampered
-    else:
-        assert attack.trace in {f.kind for f in result.failures}, result.reason
+    for trace in attack.traces:
+        if trace == "tampering":
+            assert result.tampering and {t.notebook for t in result.tampering} == {NOTEBOOK}, result.tampered
+        else:
+            assert trace in {f.kind for f in result.failures}, result.reason

@@ -11,7 +11,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.execute import Limits
-from autograder.grade import find_submissions, grade
+from autograder.grade import find_submissions, grade, gradebook_template
 from autograder.results import results_dir
 from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, make_class, make_course
 
@@ -140,3 +140,14 @@ def test_find_submissions_lists_students_with_this_assignment(tmp_path):
     (tmp_path / "submitted" / "a" / ASSIGNMENT).mkdir(parents=True)
     (tmp_path / "submitted" / "b" / "other").mkdir(parents=True)
     assert list(find_submissions(tmp_path, ASSIGNMENT)) == ["a"]
+
+
+def test_the_workers_gradebook_holds_only_what_the_release_holds(tmp_path):
+    """Does the gradebook copied into each scratch course lack the reference answer and the hidden tests?"""
+    course = make_course(tmp_path / "course")
+    with Gradebook(f"sqlite:///{gradebook_template(course, ASSIGNMENT)}") as gradebook:
+        sources = {c.name: c.source for c in gradebook.find_assignment(ASSIGNMENT).notebooks[0].source_cells}
+    assert "return x * x" not in sources["answer_square"] and "NotImplementedError" in sources["answer_square"]
+    assert "HIDDEN" not in sources["test_square_negative"] and "square(-1)" in sources["test_square_negative"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:   # the course's own is untouched
+        assert "square(-2)" in gradebook.find_source_cell("test_square_negative", "squares", ASSIGNMENT).source

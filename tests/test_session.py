@@ -12,41 +12,41 @@ from autograder.trusted import Verdict
 from trusted_fixtures import ANSWER, cell
 
 
-def test_an_exception_keeps_its_builtin_class_and_says_where_it_was_raised(grade_toy):
+def test_an_exception_keeps_its_builtin_class_and_says_where_it_was_raised(trusted_grade):
     raising = ANSWER.replace('    return x * factor', '    y = x * factor\n    raise ValueError(f"bad factor {factor}")')
     tests = {"test_scale": 'try:\n    scale(np.ones(2), 3.0)\nexcept ValueError as error:\n'
                            '    raise AssertionError(f"caught: {error}")'}
-    verdict = grade_toy(raising, tests)["test_scale"]
+    verdict = trusted_grade(raising, tests)["test_scale"]
     assert verdict.message.startswith("AssertionError: caught: bad factor 3.0")
-    uncaught = grade_toy(raising, {"test_scale": "scale(np.ones(2), 3.0)"})["test_scale"]
+    uncaught = trusted_grade(raising, {"test_scale": "scale(np.ones(2), 3.0)"})["test_scale"]
     assert uncaught.message == "ValueError: bad factor 3.0 [raised in scale, line 4: raise ValueError(f\"bad factor {factor}\")]"
 
 
-def test_a_function_that_loops_forever_times_out_and_the_next_test_gets_a_fresh_worker(grade_toy):
+def test_a_function_that_loops_forever_times_out_and_the_next_test_gets_a_fresh_worker(trusted_grade):
     looping = ANSWER.replace('    return x * factor', '    while True:\n        pass')
-    verdicts = grade_toy(looping, seconds=3.0)
+    verdicts = trusted_grade(looping, seconds=3.0)
     assert verdicts["test_scale"].kind == "TimeoutError"
     assert verdicts["test_counter"].passed
 
 
-def test_answer_cells_that_never_finish_fail_every_test_at_once(grade_toy):
-    verdicts = grade_toy(ANSWER + "\nwhile True:\n    pass", seconds=3.0)
+def test_answer_cells_that_never_finish_fail_every_test_at_once(trusted_grade):
+    verdicts = trusted_grade(ANSWER + "\nwhile True:\n    pass", seconds=3.0)
     assert [v.kind for v in verdicts.values()] == ["TimeoutError", "TimeoutError"]
     assert "answer cells did not finish" in verdicts["test_counter"].message
 
 
-def test_a_worker_that_exits_is_reported(grade_toy):
-    verdicts = grade_toy(ANSWER.replace('    return x * factor', '    import os\n    os._exit(3)'))
+def test_a_worker_that_exits_is_reported(trusted_grade):
+    verdicts = trusted_grade(ANSWER.replace('    return x * factor', '    import os\n    os._exit(3)'))
     assert verdicts["test_scale"].kind == "WorkerGone" and "exit code 3" in verdicts["test_scale"].message
     assert verdicts["test_counter"].passed
 
 
-def test_a_name_the_submission_does_not_define_fails_like_in_a_notebook(grade_toy):
-    verdicts = grade_toy("def other():\n    pass")
+def test_a_name_the_submission_does_not_define_fails_like_in_a_notebook(trusted_grade):
+    verdicts = trusted_grade("def other():\n    pass")
     assert verdicts["test_scale"].message == "NameError: name 'scale' is not defined"
 
 
-def test_callbacks_rng_and_errstate_behave_as_in_one_process(grade_toy):
+def test_callbacks_rng_and_errstate_behave_as_in_one_process(trusted_grade):
     answer = ANSWER + ('\ndef apply(function, values):\n    return [function(v) for v in values]\n\n'
                        'def draw():\n    return np.random.randn(3)\n\n'
                        'def overflow():\n    return np.exp(np.array([1000.0]))\n')
@@ -58,19 +58,19 @@ def test_callbacks_rng_and_errstate_behave_as_in_one_process(grade_toy):
         "test_errstate": 'with np.errstate(over="raise"):\n    try:\n        overflow()\n'
                          '    except FloatingPointError:\n        pass\n    else:\n        raise AssertionError("no overflow")',
     }
-    verdicts = grade_toy(answer, tests, reference_answer=answer)
+    verdicts = trusted_grade(answer, tests, reference_answer=answer)
     assert verdicts == {name: Verdict(True) for name in tests}
 
 
-def test_a_test_helper_object_mutated_by_student_code_comes_back(grade_toy):
+def test_a_test_helper_object_mutated_by_student_code_comes_back(trusted_grade):
     """A locked helper cell's class (the kit's LinearScoresModel pattern): its state syncs, its methods stay ours."""
     helper = cell("helper", "helpers", "class Box:\n    def __init__(self):\n        self.items = {'w': np.zeros(2)}\n")
     answer = ANSWER + "\ndef fill(box):\n    box.items['w'] = box.items['w'] + 1.0\n    box.items['b'] = 7\n"
     tests = {"test_box": 'box = Box()\nfill(box)\ncheck_close("w", box.items["w"], [1.0, 1.0])\n'
                          'check_true("b", box.items["b"] == 7, str(box.items))'}
     sneaky = answer + "\ndef fill(box):\n    box.__init__ = print\n"
-    assert grade_toy(answer, tests, extra=[helper], reference_answer=answer) == {"test_box": Verdict(True)}
-    assert not grade_toy(sneaky, tests, extra=[helper], reference_answer=answer)["test_box"].passed
+    assert trusted_grade(answer, tests, extra=[helper], reference_answer=answer) == {"test_box": Verdict(True)}
+    assert not trusted_grade(sneaky, tests, extra=[helper], reference_answer=answer)["test_box"].passed
 
 
 @pytest.mark.skipif(sandbox_unavailable() is not None, reason="needs a sandbox (root)")
@@ -83,7 +83,7 @@ def test_remote_errors_print_as_the_student_saw_them():
     assert str(error) == "'W3'" and type(error).__name__ == "KeyError" and error.where == "raised in loss, line 3"
 
 
-def test_a_worker_that_prints_a_lot_does_not_stall(grade_toy):
+def test_a_worker_that_prints_a_lot_does_not_stall(trusted_grade):
     """Megabytes of output from the answer cells must not block the worker (its output goes to a file)."""
-    verdicts = grade_toy(ANSWER + "\nfor _ in range(40):\n    print('x' * 100_000)", seconds=10.0)
+    verdicts = trusted_grade(ANSWER + "\nfor _ in range(40):\n    print('x' * 100_000)", seconds=10.0)
     assert verdicts == {"test_scale": Verdict(True), "test_counter": Verdict(True)}

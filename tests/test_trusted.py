@@ -1,6 +1,6 @@
 """Trusted scoring (autograder/trusted.py): reference tests here, the student's code in a worker.
 
-Most tests grade the toy notebook of trusted_fixtures.py (the `grade_toy` fixture); the
+Most tests grade the toy notebook of trusted_fixtures.py (the `trusted_grade` fixture); the
 last ones check how notebooks 6 and 7's saved models are read and evaluated.
 """
 from __future__ import annotations
@@ -16,64 +16,64 @@ from autograder.trusted import Verdict, defined_names, load_saved_model, run_tru
 from trusted_fixtures import ANSWER, cell
 
 
-def test_the_reference_answer_passes_every_test_hidden_ones_included(grade_toy):
-    assert grade_toy(ANSWER) == {"test_scale": Verdict(True), "test_counter": Verdict(True)}
+def test_the_reference_answer_passes_every_test_hidden_ones_included(trusted_grade):
+    assert trusted_grade(ANSWER) == {"test_scale": Verdict(True), "test_counter": Verdict(True)}
 
 
-def test_a_wrong_answer_fails_with_the_checks_message(grade_toy):
-    verdicts = grade_toy(ANSWER.replace("return x * factor", "return x + factor"))
+def test_a_wrong_answer_fails_with_the_checks_message(trusted_grade):
+    verdicts = trusted_grade(ANSWER.replace("return x * factor", "return x + factor"))
     assert not verdicts["test_scale"].passed and verdicts["test_counter"].passed
     assert verdicts["test_scale"].message.startswith("CheckFailed: scale")
 
 
-def test_a_hidden_test_the_submission_never_saw_still_decides(grade_toy):
+def test_a_hidden_test_the_submission_never_saw_still_decides(trusted_grade):
     """x + x is right for the visible factor 2 and wrong for the hidden factor -1."""
-    verdicts = grade_toy(ANSWER.replace("return x * factor", "return x + x"))
+    verdicts = trusted_grade(ANSWER.replace("return x * factor", "return x + x"))
     assert not verdicts["test_scale"].passed and "scale (hidden)" in verdicts["test_scale"].message
     assert verdicts["test_scale"].hidden
-    assert not grade_toy(ANSWER.replace("return x * factor", "return x + factor"))["test_scale"].hidden
+    assert not trusted_grade(ANSWER.replace("return x * factor", "return x + factor"))["test_scale"].hidden
 
 
-def test_methods_run_in_the_worker_and_the_objects_state_comes_back(grade_toy):
-    verdicts = grade_toy(ANSWER.replace("self.count += len(values)", "self.count += 2 * len(values)"))
+def test_methods_run_in_the_worker_and_the_objects_state_comes_back(trusted_grade):
+    verdicts = trusted_grade(ANSWER.replace("self.count += len(values)", "self.count += 2 * len(values)"))
     assert not verdicts["test_counter"].passed and "add" in verdicts["test_counter"].message
 
 
-def test_patching_numpy_or_the_checks_in_the_notebook_changes_nothing(grade_toy):
+def test_patching_numpy_or_the_checks_in_the_notebook_changes_nothing(trusted_grade):
     wrong = ANSWER.replace("return x * factor", "return x + factor")
     patch = ("import nn_helpers.checks as c\nc.check_close = lambda *a, **k: None\ncheck_close = c.check_close\n"
              "np.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None")
-    verdicts = grade_toy(wrong + "\n" + patch)
+    verdicts = trusted_grade(wrong + "\n" + patch)
     assert not verdicts["test_scale"].passed
 
 
-def test_an_always_equal_object_or_an_ndarray_subclass_arrives_as_plain_data(grade_toy):
+def test_an_always_equal_object_or_an_ndarray_subclass_arrives_as_plain_data(trusted_grade):
     always_equal = ANSWER + ("\nclass Anything:\n    def __eq__(self, other):\n        return True\n"
                              "    def __sub__(self, other):\n        return 0\n\n"
                              "def scale(x, factor):\n    return Anything()\n")
-    assert not grade_toy(always_equal)["test_scale"].passed
+    assert not trusted_grade(always_equal)["test_scale"].passed
     subclass = ANSWER + ("\nclass Agreeable(np.ndarray):\n    def __sub__(self, other):\n"
                          "        return np.zeros(np.shape(other))\n\n"
                          "def scale(x, factor):\n    return (x + 1.0).view(Agreeable)\n")
-    assert not grade_toy(subclass)["test_scale"].passed
+    assert not trusted_grade(subclass)["test_scale"].passed
 
 
-def test_a_file_the_notebook_saved_is_read_by_its_name_from_the_graders_copy(grade_toy, tmp_path):
+def test_a_file_the_notebook_saved_is_read_by_its_name_from_the_graders_copy(trusted_grade, tmp_path):
     helper = cell("helper", "files", 'MODEL_FILE = "best_model.npz"')
     tests = {"test_file": 'import os\ncheck_true("file", os.path.exists(MODEL_FILE), f"{MODEL_FILE} is missing")\n'
                           'check_close("saved", np.load(MODEL_FILE)["w"], [1.0, 2.0])'}
-    missing = grade_toy(ANSWER, tests, extra=[helper])["test_file"]
+    missing = trusted_grade(ANSWER, tests, extra=[helper])["test_file"]
     assert missing.message == "CheckFailed: file: best_model.npz is missing"
     (tmp_path / "saved").mkdir()
     np.savez(tmp_path / "saved" / "best_model.npz", w=np.array([1.0, 2.0]))
-    assert grade_toy(ANSWER, tests, extra=[helper]) == {"test_file": Verdict(True)}
+    assert trusted_grade(ANSWER, tests, extra=[helper]) == {"test_file": Verdict(True)}
     assert Path.cwd() != tmp_path / "saved"
 
 
-def test_the_worker_runs_in_the_sandbox(grade_toy):
+def test_the_worker_runs_in_the_sandbox(trusted_grade):
     probe = ANSWER.replace('    return x * factor', '    import socket\n'
                            '    socket.create_connection(("1.1.1.1", 80), timeout=2)\n    return x * factor')
-    verdicts = grade_toy(probe, sandbox=True)
+    verdicts = trusted_grade(probe, sandbox=True)
     assert verdicts["test_counter"].passed
     assert "OSError" in verdicts["test_scale"].message and "unreachable" in verdicts["test_scale"].message
 
