@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.utils import compute_checksum
 from tqdm import tqdm
 
 from .course import ASSIGNMENT_ID, RELEASE_DIR, SOURCE_DIR, add_course_arguments, run_nbgrader
@@ -53,13 +54,15 @@ def gradebook_template(course_root: Path, assignment: str) -> Path:
     template = results_dir(course_root, assignment) / "gradebook-template.db"
     template.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(course_root / "gradebook.db", template)
-    released = {(path.stem, cell.metadata["nbgrader"]["grade_id"]): cell.source
+    released = {(path.stem, cell.metadata["nbgrader"]["grade_id"]): cell
                 for path in sorted((course_root / RELEASE_DIR / assignment).glob("*.ipynb"))
                 for cell in nbformat.read(path, as_version=4).cells if "grade_id" in cell.metadata.get("nbgrader", {})}
     with Gradebook(f"sqlite:///{template}") as gradebook:
         for notebook in gradebook.find_assignment(assignment).notebooks:
-            for cell in notebook.source_cells:
-                cell.source = released.get((notebook.name, cell.name), "")
+            for source_cell in notebook.source_cells:
+                cell = released.get((notebook.name, source_cell.name))
+                source_cell.source = cell.source if cell else ""
+                source_cell.checksum = compute_checksum(cell) if cell else None   # nbgrader checks it
         gradebook.db.commit()
     return template
 
