@@ -75,6 +75,7 @@ class Exchange:
         self.sign = sign
         self.objects: dict[int, Any] = {}
         self.ids: dict[int, int] = {}     # id(object) -> node id
+        self.received: dict[int, np.ndarray] = {}   # node id -> a copy of each array as it arrived
         self.count = 0
 
     def register(self, obj, node_id: int | None = None) -> int:
@@ -168,10 +169,14 @@ class Codec:
         return self.export_ids[id(obj)]
 
     def sync_nodes(self, exchange: Exchange, nodes: dict, blobs: list) -> None:
-        """Add the current state of every object of the exchange to `nodes` (a reply's write-back)."""
+        """Add the current state of every object of the exchange to `nodes` (a reply's write-back).
+
+        An array that is exactly as it arrived is left out: a missing node means "unchanged".
+        """
         for node_id, obj in list(exchange.objects.items()):
-            if str(node_id) not in nodes:
-                nodes[str(node_id)] = self._node(obj, self.class_of(obj), exchange, nodes, blobs)
+            if str(node_id) in nodes or _unchanged(obj, exchange.received.get(node_id)):
+                continue
+            nodes[str(node_id)] = self._node(obj, self.class_of(obj), exchange, nodes, blobs)
 
     # --- decoding -----------------------------------------------------------------------
     def decode_nodes(self, nodes: Any, blobs: list[bytes], exchange: Exchange) -> None:
@@ -186,7 +191,9 @@ class Codec:
             existing = exchange.objects.get(node_id)
             kind = node.get("t")
             if kind == "array":
-                target = self._write_array(existing, _array(node, blobs))
+                received = _array(node, blobs)
+                target = self._write_array(existing, received)
+                exchange.received[node_id] = received if target is not received else received.copy()
             elif kind == "list":
                 target = existing if type(existing) is list else []
             elif kind == "dict":
@@ -327,6 +334,11 @@ def _array(node: dict, blobs: list[bytes]) -> np.ndarray:
         return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
     except ValueError as error:   # e.g. an empty array of absurd dimensions
         raise WireError(f"not an array of shape {tuple(shape)}: {error}") from None
+
+
+def _unchanged(obj, received: np.ndarray | None) -> bool:
+    return received is not None and isinstance(obj, np.ndarray) and obj.shape == received.shape \
+        and obj.dtype == received.dtype and np.array_equal(obj, received, equal_nan=obj.dtype.kind in "fc")
 
 
 def _concrete_numeric(scalar_type: type) -> bool:

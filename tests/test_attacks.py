@@ -19,7 +19,7 @@ from autograder.grade import grade
 from autograder.mutants import BY_NAME, write_mutant, write_reference
 
 HONEST = "honest"
-CELL_TIMEOUT = 20
+CELL_TIMEOUT = 10
 
 
 def build_attack_class(course: Path) -> None:

@@ -12,8 +12,9 @@ from nbgrader.api import Gradebook
 
 from autograder.execute import Limits
 from autograder.grade import find_submissions, grade, gradebook_template
-from autograder.results import results_dir
-from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, make_class, make_course
+from autograder.results import load_results, results_dir
+from conftest import CRASHED
+from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, TAMPERED, make_class, make_course
 
 LIMITS = Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30)
 
@@ -33,9 +34,16 @@ def comparable(results):
 
 
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    course = make_course(tmp_path_factory.mktemp("class") / "course", cell_timeout=10)
-    make_class(course)
+def graded_class(graded_toy_course):
+    """The toy class graded once for the whole session (conftest.py), without the crashed worker it adds."""
+    return graded_toy_course, [r for r in load_results(graded_toy_course, ASSIGNMENT) if r.student != CRASHED]
+
+
+@pytest.fixture(scope="module")
+def small_class(tmp_path_factory):
+    """A class of its own for the tests that grade again (the session's class is shared with other files)."""
+    course = make_course(tmp_path_factory.mktemp("small") / "course", cell_timeout=10)
+    make_class(course, ["ada", "cy", "dee", TAMPERED])
     return course, grade_toy(course)
 
 
@@ -56,7 +64,7 @@ def test_every_submission_gets_a_row_with_its_reason(graded_class):
 def test_gradebook_holds_every_grade(graded_class):
     """Did the single writer record every student, with the same totals as the results?"""
     course, results = graded_class
-    assert gradebook_scores(course) == {r.student: r.score for r in results}
+    assert gradebook_scores(course) == {**{r.student: r.score for r in results}, CRASHED: 0.0}
 
 
 def test_failure_messages_show_the_exception_not_the_test_source(graded_class):
@@ -68,9 +76,9 @@ def test_failure_messages_show_the_exception_not_the_test_source(graded_class):
     assert all("assert square(-2)" not in t.message for r in results for t in r.tests)
 
 
-def test_unchanged_submissions_are_not_graded_again(graded_class):
+def test_unchanged_submissions_are_not_graded_again(small_class):
     """Does a second run skip submissions whose files have not changed since their result?"""
-    course, results = graded_class
+    course, results = small_class
     before = {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")}
     again = grade_toy(course)
     after = {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")}
@@ -78,9 +86,10 @@ def test_unchanged_submissions_are_not_graded_again(graded_class):
     assert comparable(again) == comparable(results)
 
 
-def test_regrading_gives_identical_results(graded_class):
-    """Does regrading the same submissions (force) give the same results and gradebook?"""
-    course, results = graded_class
+def test_regrading_gives_identical_results(small_class):
+    """Does regrading the same submissions (force) give the same results, flags included, and gradebook?"""
+    course, results = small_class
+    assert [r.student for r in results if r.tampering] == [TAMPERED]
     again = grade_toy(course, force=True)
     assert comparable(again) == comparable(results)
     assert gradebook_scores(course) == {r.student: r.score for r in results}

@@ -321,6 +321,20 @@ def test_an_array_of_the_same_shape_and_dtype_is_updated_in_place():
     assert result is weights and weights.tolist() == [1.5, 1.5, 1.5]
 
 
+def test_an_array_the_worker_left_as_it_arrived_is_not_sent_back():
+    """Does the reply leave out the arrays the call did not change (a missing node means unchanged)?"""
+    grader, worker = Side(+1), Side(-1)
+    grader_exchange, worker_exchange = Exchange(+1), Exchange(-1)
+    same, changed = np.arange(4.0), np.zeros(2)
+    header, blobs = grader.pack({"op": "call"}, {"a": same, "b": changed}, grader_exchange)
+    received = worker.unpack(relay(header), blobs, worker_exchange)
+    received["b"][0] = 9.0
+    header, blobs = worker.pack({"op": "return"}, {"value": None}, worker_exchange, sync=True)
+    assert [node["t"] for node in header["nodes"].values()] == ["array"] and len(blobs) == 1
+    grader.unpack(relay(header), blobs, grader_exchange)
+    assert same.tolist() == [0.0, 1.0, 2.0, 3.0] and changed.tolist() == [9.0, 0.0]
+
+
 def test_an_array_whose_shape_changed_is_replaced():
     """Is an array the worker resized replaced by a new array, and the grader's left as it was?"""
     weights = np.arange(3.0)
