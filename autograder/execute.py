@@ -1,8 +1,8 @@
 """Execute one submission with nbgrader, alone, within a time and memory limit.
 
 A worker (a pool process or a Dask worker) calls `run_submission`. It builds a private
-scratch nbgrader course (config, the release as its source, a gradebook made from it, the
-one submission, restored to the release's shape), runs `nbgrader autograde` there in a
+scratch nbgrader course (config, the release as its source, a gradebook holding only the
+release, the one submission, restored to the release's shape), runs `nbgrader autograde` there in a
 sandbox (sandbox.py: no network, its own uid, memory, CPU, process and wall-clock limits,
 the course's private folders hidden) and reads the executed notebooks back. Then every
 test is scored again in this process (trusted.py), against the student's code run in a
@@ -58,7 +58,7 @@ class GradeTask:
     assignment: str
     submission_dir: str      # <course>/submitted/<student>/<assignment>
     course_root: str         # holds nbgrader_config.py and the source notebooks
-    gradebook_template: str  # a gradebook made from the release (copied, never written; see grade.py)
+    gradebook_template: str  # the gradebook with the release's cells (copied, never written; see grade.py)
     cifar10_dir: str
     limits: Limits = Limits()
 
