@@ -184,6 +184,15 @@ def test_magics_become_harmless_calls():
     assert namespace["value"] == 42
 
 
+def test_the_body_of_a_timing_cell_magic_runs_once():
+    """Does a %%time cell still define its function (and %%writefile, which is no timing, nothing)?"""
+    namespace = {"get_ipython": _NoIPython}
+    exec(compile(python_source("%%time\ndef double(x):\n    return 2 * x\n"), "<cell>", "exec"), namespace)
+    assert namespace["double"](21) == 42
+    exec(compile(python_source("%%writefile notes.txt\nhello = 1\n"), "<cell>", "exec"), namespace)
+    assert "hello" not in namespace
+
+
 # --- defining, without a socket -----------------------------------------------------------------
 def test_definition_errors_are_listed_and_later_cells_still_run(notebook):
     """Is a failing defining cell listed (cell number, type, message) while the cells after it are defined?"""
