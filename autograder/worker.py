@@ -12,6 +12,7 @@ trusted: the grader decodes what it receives as data and checks every value itse
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import linecache
 import re
@@ -45,10 +46,15 @@ def defining_cells(notebook: dict) -> list[tuple[int, dict]]:
     return chosen
 
 
+@functools.lru_cache(maxsize=1)
+def _transformer():
+    from IPython.core.inputtransformer2 import TransformerManager
+    return TransformerManager()
+
+
 def python_source(source: str) -> str:
     """A cell's source as plain Python: IPython magics become calls to a get_ipython() that does nothing."""
-    from IPython.core.inputtransformer2 import TransformerManager
-    return TransformerManager().transform_cell(source)
+    return _transformer().transform_cell(source)
 
 
 class _NoIPython:
