@@ -1,6 +1,8 @@
 """nbgrader's course layout for this kit: solutions/ is the source, assignment/ the release."""
 import os
 
+from nn_helpers.cells import SAVED_MODEL_FILES
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
@@ -13,7 +15,7 @@ c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your code")'
 }
 # The release must not ship files the solutions leave behind when run.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "best_model.npz", "overfit_model.npz", "net.npz"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", *SAVED_MODEL_FILES]
 
 # Longest cell: the final training of Part 7 (about a minute on 2 cores). The whole
 # assignment runs in well under 5 minutes; a runaway cell is stopped here.

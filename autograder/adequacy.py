@@ -23,11 +23,11 @@ from pathlib import Path
 import nbformat
 
 from .course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbgrader, source_notebooks
-from .execute import Limits
+from .grading.submission import Limits
 from .grade import grade
-from .mutants import CATALOGUE, Mutant, write_mutant, write_reference
+from .quality.mutants import CATALOGUE, Mutant, write_mutant, write_reference
 from .results import SubmissionResult, TestResult
-from .scoring import autograded_tests
+from .grading.scoring import autograded_tests
 
 REFERENCE, UNTOUCHED = "reference", "untouched_release"
 ADEQUACY_TIMEOUT = 600.0  # seconds per submission: generous, a slow CI machine must not fail a mutant
@@ -35,7 +35,7 @@ LOADS = re.compile(r"load_from_notebook\(\s*[\"']([^\"']+\.ipynb)[\"']")
 
 
 @dataclass
-class Verdict:
+class Judgement:
     """Whether one submission of the adequacy class was graded as it must be."""
     student: str
     expected: str          # what it must get, in words
@@ -105,23 +105,23 @@ def with_reference_results(result: SubmissionResult, reference: SubmissionResult
 
 def _false_flags(result: SubmissionResult) -> list[str]:
     """Nothing in the adequacy class is tampered with: any tampering flag is a false one."""
-    return [f"falsely flagged: {result.tampered}"] if result.tampering else []
+    return [f"falsely flagged: {result.flagged}"] if result.flags else []
 
 
-def judge_reference(result: SubmissionResult) -> Verdict:
+def judge_reference(result: SubmissionResult) -> Judgement:
     problems = [f"{t.grade_id} failed: {t.message}" for t in result.tests if not t.passed]
     problems += [f"could not run normally: {result.reason}"] if result.failures else []
     problems += _false_flags(result)
-    return Verdict(result.student, "full marks, every notebook run top to bottom", problems)
+    return Judgement(result.student, "full marks, every notebook run top to bottom", problems)
 
 
-def judge_untouched(result: SubmissionResult) -> Verdict:
+def judge_untouched(result: SubmissionResult) -> Judgement:
     problems = [f"{t.grade_id} earned {t.points:g} points" for t in result.tests if t.points > 0]
     problems += _false_flags(result)
-    return Verdict(result.student, "zero on every autograded test", problems)
+    return Judgement(result.student, "zero on every autograded test", problems)
 
 
-def judge_mutant(mutant: Mutant, result: SubmissionResult) -> Verdict:
+def judge_mutant(mutant: Mutant, result: SubmissionResult) -> Judgement:
     failed = {t.grade_id for t in result.tests if not t.passed}
     problems = [f"{grade_id} passed but must fail" for grade_id in mutant.must_fail if grade_id not in failed]
     problems += [f"{t.grade_id} failed but must pass: {t.message[:200]}" for t in result.tests
@@ -133,10 +133,10 @@ def judge_mutant(mutant: Mutant, result: SubmissionResult) -> Verdict:
         problems.append(f"{first.grade_id}'s message does not say {mutant.cause!r}: {first.message[:300]}")
     expected = f"fail exactly {', '.join(mutant.must_fail) or '(nothing declared)'}"
     expected += f" (may fail {', '.join(mutant.may_fail)})" if mutant.may_fail else ""
-    return Verdict(result.student, expected, problems)
+    return Judgement(result.student, expected, problems)
 
 
-def judge(results: list[SubmissionResult], source_dir: Path | None = None) -> list[Verdict]:
+def judge(results: list[SubmissionResult], source_dir: Path | None = None) -> list[Judgement]:
     """A verdict for the reference, the untouched release and every mutant (missing ones too)."""
     by_student = {r.student: r for r in results}
     reference = by_student.get(REFERENCE, SubmissionResult(REFERENCE, "", ""))
@@ -148,11 +148,11 @@ def judge(results: list[SubmissionResult], source_dir: Path | None = None) -> li
     judges = {REFERENCE: judge_reference, UNTOUCHED: judge_untouched}
     judges.update({m.name: mutant_judge(m) for m in CATALOGUE})
     return [judges[student](by_student[student]) if student in by_student
-            else Verdict(student, "a grading result", ["was not graded"]) for student in judges]
+            else Judgement(student, "a grading result", ["was not graded"]) for student in judges]
 
 
 def run_adequacy(output: Path | None = None, workers: int | None = None,
-                 timeout: float = ADEQUACY_TIMEOUT) -> list[Verdict]:
+                 timeout: float = ADEQUACY_TIMEOUT) -> list[Judgement]:
     """Grade the adequacy class in a fresh course folder and judge every result."""
     course = Path(output) if output else Path(tempfile.mkdtemp(prefix="nn-kit-adequacy-"))
     copy_course(course, ROOT)

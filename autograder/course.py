@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from nn_helpers.cells import SAVED_MODEL_FILES
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT_ID = "two_layer_net"
 CONFIG_FILE = "nbgrader_config.py"
 SOURCE_DIR = "solutions"
 RELEASE_DIR = "assignment"
 # Files a run of the notebooks leaves behind; never part of a source or a release.
-RUN_ARTIFACTS = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", "best_model.npz")
+RUN_ARTIFACTS = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", *SAVED_MODEL_FILES)
 
 
 def source_notebooks(root: Path = ROOT) -> Path:

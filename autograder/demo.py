@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, ROOT, copy_course, release_notebooks, run_nbgrader, source_notebooks
-from .execute import Limits
+from .grading.submission import Limits
 from .export import export
 from .feedback import write_feedback
 from .grade import grade
 from .report import report
-from .mutants import BY_NAME, Mutant, write_mutant, write_reference
+from .quality.mutants import BY_NAME, Mutant, write_mutant, write_reference
 
 BUGGY = ("dw_not_transposed", "affine_no_reshape", "db_wrong_axis")
 MISBEHAVING = (

@@ -45,8 +45,8 @@ def results_record(results: list[SubmissionResult], assignment: str) -> dict:
 def gradescope_record(result: SubmissionResult) -> dict:
     """One submission in Gradescope's autograder results.json format (one entry per test cell)."""
     output = f"Not graded normally ({result.status}): {result.reason}" if result.failures else ""
-    if result.tampering:
-        output += ("\n" if output else "") + f"Flagged for review: {result.tampered}"
+    if result.flags:
+        output += ("\n" if output else "") + f"Flagged for review: {result.flagged}"
     return {
         "score": result.score,
         "execution_time": round(result.seconds),

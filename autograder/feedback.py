@@ -38,9 +38,9 @@ _STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.student }}</h1>
 <ul>{% for f in r.failures %}<li>{{ f.kind }}{% if f.notebook %} in {{ f.notebook }}{% endif %}: {{ f.detail }}</li>
 {% endfor %}</ul></div>
 {% endif %}
-{% if r.tampering %}
+{% if r.flags %}
 <div class="problem"><p><strong>Grading flagged these cells for your instructor (cells you may not change were restored before grading).</strong></p>
-<ul>{% for t in r.tampering %}<li>{{ t.notebook }}: cell <code>{{ t.cell }}</code> {{ t.change }}</li>
+<ul>{% for t in r.flags %}<li>{{ t.notebook }}: cell <code>{{ t.cell }}</code> {{ t.change }}</li>
 {% endfor %}</ul></div>
 {% endif %}
 <table>

@@ -20,11 +20,11 @@ from nbgrader.utils import compute_checksum
 from tqdm import tqdm
 
 from .course import ASSIGNMENT_ID, RELEASE_DIR, SOURCE_DIR, add_course_arguments, run_nbgrader
-from .execute import Execution, GradeTask, Limits, fingerprint, run_submission
-from .gradebook_writer import GradebookWriter
+from .grading.submission import Execution, GradeTask, Limits, fingerprint, run_submission
+from .grading.gradebook_writer import GradebookWriter
 from .results import Failure, SubmissionResult, load_results, results_dir
 from .sandbox import sandbox_unavailable
-from .scoring import score_notebooks
+from .grading.scoring import score_notebooks
 
 
 class SandboxUnavailable(RuntimeError):

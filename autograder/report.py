@@ -69,8 +69,8 @@ def summary_text(results: list[SubmissionResult]) -> str:
                     f"{s['passed']}/{s['count']} ({100 * s['passed'] / s['count']:.0f}%)"]
                    for s in test_stats(results)])
     statuses = table(["status", "submissions"], [[k, n] for k, n in status_counts(results).items()])
-    tampered = [r for r in results if r.tampering]
-    flagged = "".join(f"  {r.student}: {truncate(r.tampered)}\n" for r in tampered) or "  none\n"
+    tampered = [r for r in results if r.flags]
+    flagged = "".join(f"  {r.student}: {truncate(r.flagged)}\n" for r in tampered) or "  none\n"
     mean = sum(r.score for r in results) / len(results)
     return (f"{results[0].assignment}: {len(results)} submissions, mean score "
             f"{mean:.2f}/{max(r.max_score for r in results):g}\n\n"

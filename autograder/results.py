@@ -36,7 +36,7 @@ class Failure:
 
 
 @dataclass
-class Tampering:
+class Flag:
     """A flag for the instructor: a change to a cell the student may not change (undone before
     grading), code that patches what the tests use, or a test that passed only in the notebook."""
     notebook: str
@@ -53,7 +53,7 @@ class SubmissionResult:
     tests: list[TestResult] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
-    tampering: list[Tampering] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -70,9 +70,9 @@ class SubmissionResult:
         return next((kind for kind in FAILURE_KINDS if kind in kinds), "graded")
 
     @property
-    def tampered(self) -> str:
+    def flagged(self) -> str:
         """Every flag, in plain words ('' when there was none)."""
-        return "; ".join(f"{t.notebook}: cell {t.cell} {t.change}" for t in self.tampering)
+        return "; ".join(f"{t.notebook}: cell {t.cell} {t.change}" for t in self.flags)
 
     @property
     def reason(self) -> str:
@@ -82,7 +82,7 @@ class SubmissionResult:
     def to_dict(self) -> dict:
         record = asdict(self)
         record.update(score=self.score, max_score=self.max_score, status=self.status, reason=self.reason,
-                      tampered=self.tampered)
+                      flagged=self.flagged)
         return record
 
     @classmethod
@@ -91,7 +91,7 @@ class SubmissionResult:
                    fingerprint=record["fingerprint"], seconds=record.get("seconds", 0.0),
                    tests=[TestResult(**t) for t in record["tests"]],
                    failures=[Failure(**f) for f in record["failures"]],
-                   tampering=[Tampering(**t) for t in record.get("tampering", [])])
+                   flags=[Flag(**t) for t in record.get("flags", record.get("tampering", []))])
 
 
 def results_dir(course_root: Path, assignment: str) -> Path:

@@ -23,9 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbgrader, source_notebooks  # noqa: E402
-from autograder.execute import Limits  # noqa: E402
+from autograder.grading.submission import Limits  # noqa: E402
 from autograder.grade import grade  # noqa: E402
-from autograder.mutants import CATALOGUE, write_mutant, write_reference  # noqa: E402
+from autograder.quality.mutants import CATALOGUE, write_mutant, write_reference  # noqa: E402
 
 
 def build_course(folder: Path, count: int) -> list[str]:

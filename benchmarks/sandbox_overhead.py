@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.course import ASSIGNMENT_ID, ROOT, copy_course, run_nbgrader  # noqa: E402
 from autograder.demo import DEMO_TIMEOUT, GRADING_ORDER, build_class  # noqa: E402
-from autograder.execute import Limits  # noqa: E402
+from autograder.grading.submission import Limits  # noqa: E402
 from autograder.grade import grade  # noqa: E402
 
 

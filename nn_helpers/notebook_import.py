@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-EXPORT_TAG = "export"
+from .cells import defining_cells, source
 
 
 def load_from_notebook(notebook: str | Path, *names: str):
@@ -43,12 +43,5 @@ def _defining_cells(path: Path):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     except (OSError, ValueError, KeyError) as error:
         raise ImportError(f"{path} is not a readable notebook ({error}). Restore it from the release.") from error
-    for number, cell in enumerate(cells, start=1):
-        if cell.get("cell_type") != "code":
-            continue
-        metadata = cell.get("metadata", {})
-        is_answer = metadata.get("nbgrader", {}).get("solution", False)
-        is_export = EXPORT_TAG in metadata.get("tags", [])
-        if is_answer or is_export:
-            source = cell["source"]
-            yield number, "".join(source) if isinstance(source, list) else source
+    for number, cell in defining_cells(cells, with_locked=False):
+        yield number, source(cell)

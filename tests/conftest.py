@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.execute import Limits
-from autograder.gradebook_writer import GradebookWriter
+from autograder.grading.submission import Limits
+from autograder.grading.gradebook_writer import GradebookWriter
 from autograder.grade import crashed_execution, grade
 from autograder.results import SubmissionResult
 from course_fixtures import ANSWER, ASSIGNMENT, make_class, make_course, submit

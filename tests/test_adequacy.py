@@ -11,10 +11,10 @@ import pytest
 from autograder.adequacy import (REFERENCE, UNTOUCHED, coverage_table, judge, judge_mutant, needed_by,
                                  notebook_loads, reached_by, run_adequacy, with_reference_results)
 from autograder.course import ROOT, source_notebooks
-from autograder.mutants import CATALOGUE, Mutant
+from autograder.quality.mutants import CATALOGUE, Mutant
 from autograder.results import Failure, SubmissionResult
 from autograder.results import TestResult as Result  # not a test class
-from autograder.scoring import autograded_tests
+from autograder.grading.scoring import autograded_tests
 
 TESTS = ("test_a", "test_b", "test_c")
 MUTANT = Mutant("m", "a mistake", "n.ipynb", "task_a", "x", "y", must_fail=("test_a", "test_b"), cause="transposed")

@@ -11,12 +11,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from attack_catalogue import ATTACKS, NOTEBOOK, TESTED
+from autograder.quality.attacks import ATTACKS, NOTEBOOK, TESTED
 from autograder.course import ASSIGNMENT_ID, CONFIG_FILE, ROOT, copy_course, release_notebooks, run_nbgrader, \
     source_notebooks
-from autograder.execute import Limits
+from autograder.grading.submission import Limits
 from autograder.grade import grade
-from autograder.mutants import BY_NAME, write_mutant, write_reference
+from autograder.quality.mutants import BY_NAME, write_mutant, write_reference
 
 HONEST = "honest"
 CELL_TIMEOUT = 10
@@ -56,7 +56,7 @@ def test_the_honest_submission_fails_only_its_mistake(attack_results):
     """Does the honest submission lose exactly the points of its one mistake, with nothing flagged?"""
     honest = attack_results[HONEST]
     failed = [t.grade_id for t in honest.tests if t.notebook == NOTEBOOK and not t.passed]
-    assert failed == [TESTED] and honest.tampering == []
+    assert failed == [TESTED] and honest.flags == []
     assert [f for f in honest.failures if f.notebook == NOTEBOOK or not f.notebook] == []
 
 
@@ -75,7 +75,7 @@ def test_an_attack_scores_no_more_than_honest_code_and_is_recorded(attack_result
     assert notebook_score(result) <= notebook_score(honest), \
         f"{attack.name} scored {notebook_score(result)}, honest code {notebook_score(honest)}"
     for trace in attack.traces:
-        if trace == "tampering":
-            assert result.tampering and {t.notebook for t in result.tampering} == {NOTEBOOK}, result.tampered
+        if trace == "flag":
+            assert result.flags and {t.notebook for t in result.flags} == {NOTEBOOK}, result.flagged
         else:
             assert trace in {f.kind for f in result.failures}, result.reason

@@ -80,8 +80,8 @@ def test_every_failure_reason_reaches_both_json_exports(exported, graded_toy_cou
 def test_tampering_reaches_both_json_exports(exported):
     """Are the cells restored before grading named in results.json and in the Gradescope output?"""
     full = {r["student"]: r for r in read_json(exported["results"])["students"]}
-    assert full[TAMPERED]["tampered"] == "squares.ipynb: cell test_square_negative was deleted; restored from the release"
-    assert full["ada"]["tampered"] == ""
+    assert full[TAMPERED]["flagged"] == "squares.ipynb: cell test_square_negative was deleted; restored from the release"
+    assert full["ada"]["flagged"] == ""
     gradescope = read_json(exported["gradescope"][0].parent.parent / TAMPERED / "results.json")
     assert "Flagged for review: squares.ipynb: cell test_square_negative was deleted" in gradescope["output"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.execute import Limits
+from autograder.grading.submission import Limits
 from autograder.grade import find_submissions, grade, gradebook_template
 from autograder.results import load_results, results_dir
 from conftest import CRASHED
@@ -89,7 +89,7 @@ def test_unchanged_submissions_are_not_graded_again(small_class):
 def test_regrading_gives_identical_results(small_class):
     """Does regrading the same submissions (force) give the same results, flags included, and gradebook?"""
     course, results = small_class
-    assert [r.student for r in results if r.tampering] == [TAMPERED]
+    assert [r.student for r in results if r.flags] == [TAMPERED]
     again = grade_toy(course, force=True)
     assert comparable(again) == comparable(results)
     assert gradebook_scores(course) == {r.student: r.score for r in results}

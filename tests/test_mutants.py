@@ -1,12 +1,12 @@
-"""Tests for autograder.mutants: declared seeded-bug submissions."""
+"""Tests for autograder.quality.mutants: declared seeded-bug submissions."""
 import nbformat
 import pytest
 
 from autograder.course import release_notebooks, source_notebooks
-from autograder.mutants import CATALOGUE, Mutant, MutantError, write_mutant, write_reference
+from autograder.quality.mutants import CATALOGUE, Mutant, MutantError, write_mutant, write_reference
 from nbgrader.utils import is_solution
 
-from autograder.restore import restore_notebook
+from autograder.grading.restore import restore_notebook
 
 
 def cell_source(folder, notebook, grade_id):

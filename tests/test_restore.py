@@ -1,11 +1,11 @@
-"""Tests for autograder.restore: a submitted notebook is put back in the release's shape."""
+"""Tests for autograder.grading.restore: a submitted notebook is put back in the release's shape."""
 import copy
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from autograder.restore import grade_id, restore_notebook
+from autograder.grading.restore import grade_id, restore_notebook
 from course_fixtures import ASSIGNMENT, NOTEBOOK, make_course
 
 ANSWER = "def square(x):\n    return x * x\n"

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from autograder.results import (Failure, SubmissionResult, Tampering, TestResult as Result, load_results,
+from autograder.results import (Failure, SubmissionResult, Flag, TestResult as Result, load_results,
                                 require_results, save_result)
 
 
@@ -12,7 +12,7 @@ def sample(student="ada") -> SubmissionResult:
                             [Result("n.ipynb", "test_a", "Does a work?", 2.0, 2.0, True),
                              Result("n.ipynb", "test_b", "", 0.0, 1.0, False, "CheckFailed: b")],
                             [Failure("memory", "n.ipynb", "ran out of memory in cell 3 (MemoryError)")], 12.5,
-                            [Tampering("n.ipynb", "test_b", "was deleted; restored from the release")])
+                            [Flag("n.ipynb", "test_b", "was deleted; restored from the release")])
 
 
 def test_a_result_survives_a_round_trip_through_its_file(tmp_path):
@@ -26,7 +26,7 @@ def test_the_record_states_score_status_reason_and_tampering(tmp_path):
     record = json.loads(save_result(sample(), tmp_path).read_text())
     assert (record["score"], record["max_score"], record["status"]) == (2.0, 3.0, "memory")
     assert record["reason"] == "n.ipynb: ran out of memory in cell 3 (MemoryError)"
-    assert record["tampered"] == "n.ipynb: cell test_b was deleted; restored from the release"
+    assert record["flagged"] == "n.ipynb: cell test_b was deleted; restored from the release"
 
 
 def test_the_worst_failure_gives_the_status():
@@ -38,12 +38,12 @@ def test_the_worst_failure_gives_the_status():
 
 
 def test_records_written_before_tampering_existed_still_load(tmp_path):
-    """Does a result file without a tampering list load with none?"""
+    """Does a result file without a flags list load with none?"""
     record = sample().to_dict()
-    del record["tampering"]
+    del record["flags"]
     (tmp_path / "grading" / "toy").mkdir(parents=True)
     (tmp_path / "grading" / "toy" / "ada.json").write_text(json.dumps(record))
-    assert load_results(tmp_path, "toy")[0].tampering == []
+    assert load_results(tmp_path, "toy")[0].flags == []
 
 
 def test_no_results_is_an_error_that_says_to_grade_first(tmp_path):

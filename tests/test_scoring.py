@@ -1,9 +1,9 @@
-"""Tests for autograder.scoring: executed notebooks to per-test results."""
+"""Tests for autograder.grading.scoring: executed notebooks to per-test results."""
 import nbformat
 from nbformat.v4 import new_output
 
 from autograder.results import Failure
-from autograder.scoring import describe, score_notebooks, autograded_tests
+from autograder.grading.scoring import describe, score_notebooks, autograded_tests
 from course_fixtures import ASSIGNMENT, NOTEBOOK, source_notebook
 
 

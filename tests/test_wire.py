@@ -1,4 +1,4 @@
-"""Tests for autograder.wire: frames, and plain data crossing between the grader and the worker."""
+"""Tests for autograder.trusted.wire: frames, and plain data crossing between the grader and the worker."""
 import json
 import math
 import socket
@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from autograder.wire import MAX_BLOBS, MAX_HEADER, Codec, Exchange, WireError, receive, send
+from autograder.trusted.wire import MAX_BLOBS, MAX_HEADER, Codec, Exchange, WireError, receive, send
 
 
 class Record:

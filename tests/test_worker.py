@@ -1,4 +1,4 @@
-"""Tests for autograder.worker: which cells define the answers, and calls served over a socket."""
+"""Tests for autograder.trusted.worker: which cells define the answers, and calls served over a socket."""
 import json
 import socket
 import threading
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import SandboxLimits
-from autograder.session import RemoteError, RemoteName, Session, WorkerPlan
-from autograder.wire import Exchange, receive, send
-from autograder.worker import Worker, _NoIPython, defining_cells, python_source
+from autograder.trusted.session import RemoteError, RemoteName, Session, WorkerPlan
+from autograder.trusted.wire import Exchange, receive, send
+from autograder.trusted.worker import Worker
 
 SETUP = {"grade": False, "solution": False, "locked": True}
 ANSWER = {"grade": False, "solution": True, "locked": False}
@@ -148,49 +148,6 @@ def connection(notebook, tmp_path):
     yield connected
     connected.close()
     assert not connected.thread.is_alive()
-
-
-# --- which cells define the answers -----------------------------------------------------------
-def test_defining_cells_are_setup_answer_and_export_cells():
-    """Are setup, locked, answer and export cells chosen, and test, plain, markdown and training cells skipped?"""
-    cells = [
-        code("import numpy as np", SETUP),
-        code("def f(): pass", ANSWER),
-        code("assert f() is None", TEST),
-        code("print('scratch')"),
-        markdown("An answer in words.", ANSWER),
-        code("net.train()", ANSWER, tags=("training",)),
-        code("def shared(): pass", tags=("export",)),
-        code("def g(): pass", GRADED_ANSWER),
-        code("assert g() is None", TEST, tags=("export",)),
-        code("def h(): pass", {"grade": False, "solution": False, "locked": False}),
-    ]
-    chosen = defining_cells({"cells": cells})
-    assert [number for number, _ in chosen] == [1, 2, 7, 8]
-    assert all(cell is cells[number - 1] for number, cell in chosen)
-
-
-def test_a_notebook_without_cells_defines_nothing():
-    """Does an empty notebook give no defining cells?"""
-    assert defining_cells({}) == [] and defining_cells({"cells": []}) == []
-
-
-def test_magics_become_harmless_calls():
-    """Does `%matplotlib inline` (and a shell escape) become a call that does nothing under _NoIPython?"""
-    source = python_source("%matplotlib inline\n!ls /nowhere\nvalue = 41 + 1\n")
-    assert "%" not in source and "!" not in source
-    namespace = {"get_ipython": _NoIPython}
-    exec(compile(source, "<cell>", "exec"), namespace)
-    assert namespace["value"] == 42
-
-
-def test_the_body_of_a_timing_cell_magic_runs_once():
-    """Does a %%time cell still define its function (and %%writefile, which is no timing, nothing)?"""
-    namespace = {"get_ipython": _NoIPython}
-    exec(compile(python_source("%%time\ndef double(x):\n    return 2 * x\n"), "<cell>", "exec"), namespace)
-    assert namespace["double"](21) == 42
-    exec(compile(python_source("%%writefile notes.txt\nhello = 1\n"), "<cell>", "exec"), namespace)
-    assert "hello" not in namespace
 
 
 # --- defining, without a socket -----------------------------------------------------------------
@@ -386,10 +343,22 @@ def test_the_worker_stops_when_the_grader_closes_the_connection(connection):
 
 def test_the_dataset_loads_only_when_a_cell_uses_it():
     """Does the worker's get_CIFAR10_data defer loading until the data is read, then act as the data?"""
-    from autograder.worker import _lazily
+    from autograder.trusted.worker import _lazily
     loads = []
     get_data = _lazily(lambda **kwargs: loads.append(kwargs) or {"X_val": np.zeros(2), "y_val": np.ones(2)})
     data = get_data(num_training=10)
     assert loads == []
     assert sorted(data) == ["X_val", "y_val"] and data["y_val"].tolist() == [1.0, 1.0] and len(data) == 2
     assert loads == [{"num_training": 10}]
+
+
+def test_the_worker_imports_no_grader_code():
+    """Does the sandboxed side load only itself, wire.py and nn_helpers (never the grader's modules)?"""
+    import subprocess
+    import sys
+
+    from autograder.course import ROOT
+    probe = "import sys, autograder.trusted.worker; print(sorted(m for m in sys.modules if m.startswith('autograder')))"
+    loaded = subprocess.run([sys.executable, "-P", "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, check=True).stdout.strip()
+    assert loaded == str(["autograder", "autograder.trusted", "autograder.trusted.wire", "autograder.trusted.worker"])

@@ -12,8 +12,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.sandbox import SandboxLimits
-from autograder.session import WorkerPlan
-from autograder.trusted import Verdict, run_trusted_tests
+from autograder.trusted.session import WorkerPlan
+from autograder.trusted.tests import Verdict, run_trusted_tests
 
 SETUP = "import numpy as np\nfrom nn_helpers.checks import check_close, check_true\n%matplotlib inline"
 ANSWER = '''def scale(x, factor):

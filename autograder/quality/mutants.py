@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import is_solution
 
-from .course import RUN_ARTIFACTS
-from .restore import grade_id
+from ..course import RUN_ARTIFACTS
+from nn_helpers.cells import grade_id, is_answer
 
 
 @dataclass(frozen=True)
@@ -150,10 +149,10 @@ def write_reference(source_dir: Path, release_dir: Path, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for path in sorted(Path(release_dir).glob("*.ipynb")):
         answers = {grade_id(c): c.source for c in nbformat.read(Path(source_dir) / path.name, as_version=4).cells
-                   if is_solution(c)}
+                   if is_answer(c)}
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
-            if is_solution(cell):
+            if is_answer(cell):
                 cell.source = answers[grade_id(cell)]
         nbformat.write(notebook, dest / path.name)
     return dest

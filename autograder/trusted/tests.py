@@ -26,17 +26,17 @@ from unittest import mock
 
 import nbformat
 import numpy as np
-from nbgrader.utils import is_grade, is_solution
 
 import nn_helpers.data
 import nn_helpers.notebook_import
+from nn_helpers import cells
+from nn_helpers.cells import SAVED_MODEL_FILES, NoIPython, python_source
 
 from .session import TEST_MODULE, RemoteName, Session, WorkerPlan
-from .worker import TRAINING_TAG, _NoIPython, python_source
 
 # Models the training notebooks save in cells tagged `training`: name in the tests -> file.
 SAVED_MODELS = {"6_training_cifar10.ipynb": {"overfit_model": "overfit_model.npz", "net": "net.npz"}}
-SAVED_FILES = {"best_model.npz", *(f for models in SAVED_MODELS.values() for f in models.values())}
+SAVED_FILES = set(SAVED_MODEL_FILES)
 MODEL_CLASS = ("4_two_layer_net.ipynb", "TwoLayerNet")   # the reference class that evaluates them
 MODEL_KEYS = ("W1", "b1", "W2", "b2")
 SAVED_FILE_LIMIT = 256 * 2 ** 20   # bytes; a larger saved file is not read
@@ -60,7 +60,7 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dic
     """
     notebook = nbformat.read(reference, as_version=4)
     session = Session(plan, reference.name)
-    namespace = {"__name__": TEST_MODULE, "__builtins__": builtins, "get_ipython": _NoIPython}
+    namespace = {"__name__": TEST_MODULE, "__builtins__": builtins, "get_ipython": NoIPython}
     verdicts: dict[str, Verdict] = {}
     with tempfile.TemporaryDirectory(prefix="trusted-files-") as files:
         _copy_saved_files(saved_dir, Path(files))
@@ -68,16 +68,16 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dic
             for cell in notebook.cells:
                 if cell.cell_type != "code":
                     continue
-                if is_solution(cell):   # training cells too: what they define is bound, their models from the files
+                if cells.is_answer(cell):   # training cells too: what they define is bound, their models from the files
                     namespace.update({name: RemoteName(session, name) for name in defined_names(cell.source)})
                     namespace.update(_saved_models(reference, Path(files)))
-                elif TRAINING_TAG in cell.metadata.get("tags", []):
+                elif cells.is_training(cell):
                     continue
-                elif is_grade(cell):
-                    grade_id = cell.metadata["nbgrader"]["grade_id"]
+                elif cells.is_test(cell):
+                    grade_id = cells.grade_id(cell)
                     session.deadline = time.monotonic() + plan.test_seconds
                     verdicts[grade_id] = _run_test(cell.source, namespace)
-                elif cell.metadata.get("nbgrader", {}).get("locked"):
+                elif cells.is_locked(cell):
                     _run_reference_cell(cell.source, namespace, reference.parent)
                     namespace.update({name: SavedFile(Path(files) / value) for name, value in namespace.items()
                                       if type(value) is str and value in SAVED_FILES})

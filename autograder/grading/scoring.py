@@ -12,9 +12,11 @@ from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_output
-from nbgrader.utils import determine_grade, is_grade, is_solution
+from nbgrader.utils import determine_grade
 
-from .results import Failure, Tampering, TestResult
+from nn_helpers.cells import grade_id, is_answer, is_test
+
+from ..results import Failure, Flag, TestResult
 
 MESSAGE_LIMIT = 2000  # characters of a failure message kept in the results
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -29,9 +31,9 @@ def autograded_tests(source_dir: Path) -> list[tuple[str, str, float, str]]:
     cells = []
     for path in sorted(Path(source_dir).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
-                nbgrader = cell.metadata["nbgrader"]
-                cells.append((path.name, nbgrader["grade_id"], float(nbgrader["points"]), describe(cell.source)))
+            if cell.cell_type == "code" and is_test(cell):
+                points = float(cell.metadata["nbgrader"]["points"])
+                cells.append((path.name, grade_id(cell), points, describe(cell.source)))
     return cells
 
 
@@ -55,30 +57,29 @@ def score_notebooks(source_dir: Path, executed: dict[str, str],
     """
     parsed = {name: nbformat.reads(text, as_version=4) for name, text in executed.items()}
     found = [f for name, nb in parsed.items() for f in _failures_in_outputs(name, nb)]
-    by_cell = {(name, cell.metadata["nbgrader"]["grade_id"]): cell
-               for name, nb in parsed.items() for cell in nb.cells
-               if cell.cell_type == "code" and "grade_id" in cell.metadata.get("nbgrader", {})}
-    answers = {name: {cell.execution_count for cell in nb.cells if is_solution(cell) and cell.cell_type == "code"}
+    by_cell = {(name, grade_id(cell)): cell for name, nb in parsed.items() for cell in nb.cells
+               if cell.cell_type == "code" and grade_id(cell)}
+    answers = {name: {cell.execution_count for cell in nb.cells if is_answer(cell) and cell.cell_type == "code"}
                for name, nb in parsed.items()}
     results = []
-    for notebook, grade_id, points, description in autograded_tests(source_dir):
-        cell = by_cell.get((notebook, grade_id))
+    for notebook, test_id, points, description in autograded_tests(source_dir):
+        cell = by_cell.get((notebook, test_id))
         if cell is None:
             reason = _why_not_run(notebook, failures + found, notebook in parsed)
-            results.append(TestResult(notebook, grade_id, description, 0.0, points, False, f"not run: {reason}"))
+            results.append(TestResult(notebook, test_id, description, 0.0, points, False, f"not run: {reason}"))
             continue
         if cell.execution_count is None:  # nbgrader would give an output-less test cell full marks
-            results.append(TestResult(notebook, grade_id, description, 0.0, points, False,
+            results.append(TestResult(notebook, test_id, description, 0.0, points, False,
                                       "not run: the test cell was not executed"))
             continue
         score, _ = determine_grade(cell)
         score = float(score or 0.0)
-        results.append(TestResult(notebook, grade_id, description, score, points, score >= points,
+        results.append(TestResult(notebook, test_id, description, score, points, score >= points,
                                   "" if score >= points else _message(cell, answers[notebook])))
     return results, found
 
 
-def apply_verdicts(notebook: str, text: str, verdicts: dict) -> tuple[str, list[Tampering]]:
+def apply_verdicts(notebook: str, text: str, verdicts: dict) -> tuple[str, list[Flag]]:
     """Write the trusted verdicts (grade_id -> trusted.Verdict) into an executed notebook's test cells.
 
     A passed test keeps only its printed output; a failed one gets the trusted failure as its
@@ -88,8 +89,8 @@ def apply_verdicts(notebook: str, text: str, verdicts: dict) -> tuple[str, list[
     parsed = nbformat.reads(text, as_version=4)
     flags = []
     for cell in parsed.cells:
-        verdict = verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
-        if verdict is None or cell.cell_type != "code" or not is_grade(cell) or cell.execution_count is None:
+        verdict = verdicts.get(grade_id(cell))
+        if verdict is None or cell.cell_type != "code" or not is_test(cell) or cell.execution_count is None:
             continue
         score, points = determine_grade(cell)
         kept = [o for o in cell.outputs if o.output_type == "display_data"
@@ -100,7 +101,7 @@ def apply_verdicts(notebook: str, text: str, verdicts: dict) -> tuple[str, list[
         ename, _, evalue = verdict.message.partition(": ")
         cell.outputs = kept + [new_output("error", ename=ename, evalue=evalue, traceback=[verdict.message])]
         if float(score or 0) >= points and not verdict.hidden:
-            flags.append(Tampering(notebook, cell.metadata["nbgrader"]["grade_id"],
+            flags.append(Flag(notebook, grade_id(cell),
                                    "passed in the notebook but failed when the grader ran the test on the notebook's "
                                    "answers: something in the notebook changed what its tests saw; the grader's "
                                    "result counts"))
@@ -143,7 +144,7 @@ def _raised_in_answer(traceback: list[str], answer_counts: set) -> str:
 def answers_timed_out(text: str) -> bool:
     """Did a cell other than a test cell run past the cell time limit in this executed notebook?"""
     for cell in nbformat.reads(text, as_version=4).cells:
-        if cell.cell_type != "code" or (is_grade(cell) and not is_solution(cell)):
+        if cell.cell_type != "code" or is_test(cell):
             continue
         if any(o.get("output_type") == "error" and _timed_out(o) for o in cell.get("outputs", [])):
             return True

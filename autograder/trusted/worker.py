@@ -1,6 +1,6 @@
 """The sandboxed side of trusted scoring: define one notebook's answers, then answer calls.
 
-    python -m autograder.worker SOCKET NOTEBOOK
+    python -m autograder.trusted.worker SOCKET NOTEBOOK
 
 Runs in the grading sandbox, as the student's code does. It executes the notebook's
 defining cells (setup, answer and locked helper cells, and cells tagged `export`; never
@@ -12,7 +12,6 @@ trusted: the grader decodes what it receives as data and checks every value itse
 from __future__ import annotations
 
 import builtins
-import functools
 import json
 import linecache
 import re
@@ -24,50 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.wire import Codec, Exchange, WireError, receive, send
+from autograder.trusted.wire import Codec, Exchange, WireError, receive, send
+from nn_helpers import cells
+from nn_helpers.cells import NoIPython, python_source
 
-TRAINING_TAG = "training"   # answer cells that train a model: their results reach the tests as saved files
-EXPORT_TAG = "export"
 IMPORTED_FRAME = re.compile(r"^(\S+\.ipynb) \(cell (\d+)\)$")   # load_from_notebook's file names
 ERRSTATE_VALUES = ("ignore", "warn", "raise", "call", "print", "log")
-
-
-def defining_cells(notebook: dict) -> list[tuple[int, dict]]:
-    """(cell number, cell) of the cells that define what the tests use, in order."""
-    chosen = []
-    for number, cell in enumerate(notebook.get("cells", []), start=1):
-        metadata = cell.get("metadata", {})
-        nbgrader, tags = metadata.get("nbgrader", {}), metadata.get("tags", [])
-        if cell.get("cell_type") != "code" or TRAINING_TAG in tags:
-            continue
-        is_test = nbgrader.get("grade") and not nbgrader.get("solution")
-        if not is_test and (nbgrader.get("solution") or nbgrader.get("locked") or EXPORT_TAG in tags):
-            chosen.append((number, cell))
-    return chosen
-
-
-@functools.lru_cache(maxsize=1)
-def _transformer():
-    from IPython.core.inputtransformer2 import TransformerManager
-    return TransformerManager()
-
-
-def python_source(source: str) -> str:
-    """A cell's source as plain Python: IPython magics become calls to a get_ipython() that does nothing."""
-    return _transformer().transform_cell(source)
-
-
-class _NoIPython:
-    """Stands in for get_ipython() outside a kernel: line magics (%matplotlib inline) do nothing;
-    the body of a timing cell magic (%%time, %%timeit, %%capture) runs once, as plain Python."""
-    BODY_RUNS = ("time", "timeit", "capture")
-
-    def run_cell_magic(self, magic: str, line: str, cell: str) -> None:
-        if magic in self.BODY_RUNS:   # in the namespace of the cell that holds the magic
-            exec(compile(python_source(cell), "<cell magic>", "exec"), sys._getframe(1).f_globals)
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: None
 
 
 class Worker:
@@ -75,7 +36,7 @@ class Worker:
 
     def __init__(self, sock: socket.socket, notebook: Path):
         self.sock = sock
-        self.namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _NoIPython}
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": NoIPython}
         self.answer_files: set[str] = set()
         self.codec = WorkerCodec(self)
         self.exchanges: list[Exchange] = []
@@ -86,10 +47,11 @@ class Worker:
         import nn_helpers.data
         nn_helpers.data.get_CIFAR10_data = _lazily(nn_helpers.data.get_CIFAR10_data)
         errors = []
-        for number, cell in defining_cells(json.loads(notebook.read_text(encoding="utf-8"))):
-            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        notebook_cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+        for number, cell in cells.defining_cells(notebook_cells, with_locked=True):
+            source = cells.source(cell)
             filename = f"<cell {number}>"
-            if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            if cells.is_answer(cell):
                 self.answer_files.add(filename)
             try:
                 code = python_source(source)

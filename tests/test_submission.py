@@ -1,10 +1,10 @@
-"""Tests for autograder.execute: one submission, alone, within its limits."""
+"""Tests for autograder.grading.submission: one submission, alone, within its limits."""
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.execute import GradeTask, Limits, _drop_unreadable, _failures_in_log, fingerprint, run_submission
+from autograder.grading.submission import GradeTask, Limits, _drop_unreadable, _failures_in_log, fingerprint, run_submission
 from course_fixtures import ASSIGNMENT, BODIES, NOTEBOOK, make_course, submit
 
 
@@ -108,7 +108,7 @@ def test_a_grader_fault_scores_zero_with_the_reason_never_the_notebooks_own_verd
     """If the grader cannot run a notebook's tests, do they fail with the reason (status 'error'), not pass?"""
     def broken(*args, **kwargs):
         raise RuntimeError("dataset missing")
-    monkeypatch.setattr("autograder.execute.run_trusted_tests", broken)
+    monkeypatch.setattr("autograder.grading.submission.run_trusted_tests", broken)
     course = make_course(tmp_path / "course")
     folder = submit(course, "ada", BODIES["ada"])
     task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),

@@ -19,9 +19,11 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 
-from .course import CONFIG_FILE, RELEASE_DIR
-from .execute import Execution
-from .results import Failure, results_dir, save_result
+from nn_helpers.cells import is_graded
+
+from ..course import CONFIG_FILE, RELEASE_DIR
+from .submission import Execution
+from ..results import Failure, results_dir, save_result
 
 
 class GradebookWriter:
@@ -81,7 +83,7 @@ class GradebookWriter:
         """
         notebook = nbformat.read(self.course_root / RELEASE_DIR / self.assignment / name, as_version=4)
         for cell in notebook.cells:
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            if cell.cell_type == "code" and is_graded(cell):
                 cell.outputs = [new_output("error", ename="NotRun", evalue=reason, traceback=[])]
         return notebook
 

@@ -24,7 +24,7 @@ class Attack:
     name: str
     description: str
     edit: Callable[[NotebookNode], None]   # changes the honest notebook in place
-    traces: tuple[str, ...]                # what grading must record: "tampering" (a flag), failure kinds
+    traces: tuple[str, ...]                # what grading must record: "flag" (a review flag), failure kinds
     companions: tuple[str, ...] = ()       # other notebooks of the honest submission sent along
 
 
@@ -103,47 +103,47 @@ if os.path.exists(_source):
 
 ATTACKS = (
     Attack("patch_allclose", "np.allclose always says True (the attack nbgrader falls for)",
-           append_to_answer("np.allclose = lambda *args, **kwargs: True"), traces=("tampering",)),
+           append_to_answer("np.allclose = lambda *args, **kwargs: True"), traces=("flag",)),
     Attack("patch_numpy_max", "np.max always returns 0 (measured: the wrong dW still fails its test)",
-           append_to_answer("np.max = lambda *args, **kwargs: 0.0"), traces=("tampering",)),
+           append_to_answer("np.max = lambda *args, **kwargs: 0.0"), traces=("flag",)),
     Attack("patch_checks", "an answer cell replaces the checks of nn_helpers with no-ops",
-           append_to_answer(PATCH_CHECKS), traces=("tampering",)),
+           append_to_answer(PATCH_CHECKS), traces=("flag",)),
     Attack("extra_patch_cell", "a cell of the student's own, just before the test, replaces the checks",
-           extra_patch_cell, traces=("tampering",)),
+           extra_patch_cell, traces=("flag",)),
     Attack("always_equal", "dW is an object that equals anything",
            append_to_answer("class Anything:\n    def __eq__(self, other):\n        return True\n\n"
                             "_honest = matvec_l2\nmatvec_l2 = lambda W, x: (_honest(W, x)[0], Anything(), _honest(W, x)[2])"),
-           traces=("tampering",)),
+           traces=("flag",)),
     Attack("doctored_ndarray", "dW is an ndarray subclass whose arithmetic and comparisons always agree",
            append_to_answer("class Agreeable(np.ndarray):\n"
                             "    def __sub__(self, other):\n        return np.zeros(np.shape(other))\n"
                             "    def __eq__(self, other):\n        return np.ones(np.shape(other), bool)\n\n"
                             "_honest = matvec_l2\n"
                             "matvec_l2 = lambda W, x: (_honest(W, x)[0], _honest(W, x)[1].view(Agreeable), _honest(W, x)[2])"),
-           traces=("tampering",)),
+           traces=("flag",)),
     Attack("fake_output", "the answer prints that every test passed",
-           append_to_answer('print("All tests passed! 10/10")'), traces=("tampering",)),
-    Attack("delete_test", "the failing test cell is deleted", delete_test, traces=("tampering",)),
-    Attack("blank_test", "the failing test cell is replaced by a print", blank_test, traces=("tampering",)),
+           append_to_answer('print("All tests passed! 10/10")'), traces=("flag",)),
+    Attack("delete_test", "the failing test cell is deleted", delete_test, traces=("flag",)),
+    Attack("blank_test", "the failing test cell is replaced by a print", blank_test, traces=("flag",)),
     Attack("duplicate_and_move_test", "the test cell is moved to the top and duplicated at the end",
-           duplicate_and_move_test, traces=("tampering",)),
+           duplicate_and_move_test, traces=("flag",)),
     Attack("demote_test", "the test cell's metadata says it is worth nothing and is not graded",
-           demote_test, traces=("tampering",)),
+           demote_test, traces=("flag",)),
     Attack("loop_after_definition", "an endless loop after the functions are defined",
            append_to_answer("while True:\n    pass"), traces=("timeout",)),
     Attack("exhaust_memory", "allocates 4 GB, then more",
            append_to_answer("hoard = [bytearray(2 ** 30) for _ in range(64)]"), traces=("memory",)),
     Attack("fork_bomb", "starts processes until something gives",
            append_to_answer("import subprocess\nkids = [subprocess.Popen(['sleep', '30']) for _ in range(2000)]"),
-           traces=("sandbox", "tampering")),
+           traces=("sandbox", "flag")),
     Attack("phone_home", "sends its answers over the network",
            append_to_answer("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=5)"),
-           traces=("sandbox", "tampering")),
+           traces=("sandbox", "flag")),
     Attack("kill_everything", "kills every process it can",
-           prepend_to_answer("import os, signal\nos.kill(-1, signal.SIGKILL)"), traces=("error", "tampering")),
+           prepend_to_answer("import os, signal\nos.kill(-1, signal.SIGKILL)"), traces=("error", "flag")),
     Attack("steal_reference", "reads the reference solution from the grading course and runs it",
-           append_to_answer(STEAL), traces=("tampering",)),
+           append_to_answer(STEAL), traces=("flag",)),
     Attack("forge_result_file", "a daemon rewrites the executed notebook to drop every error",
-           prepend_to_answer(FORGE), traces=("tampering",),
+           prepend_to_answer(FORGE), traces=("flag",),
            companions=("2_layers.ipynb",)),  # keeps nbgrader busy after notebook 1 is written
 )

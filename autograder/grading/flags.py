@@ -15,8 +15,9 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .results import Tampering
-from .worker import python_source
+from nn_helpers.cells import grade_id, is_locked, python_source
+
+from ..results import Flag
 
 # Calls that reach outside the notebook's own computation: processes, signals, sockets, raw memory.
 OUTSIDE = {"os.fork", "os.kill", "os.killpg", "os.system", "os.popen", "os.exec", "os.spawn", "os.setsid",
@@ -28,7 +29,7 @@ CLAIM = re.compile(r"(all\s+)?tests?\s+(passed|pass|ok)|\d+\s*/\s*\d+\s+points",
 COURSE_FILES = re.compile(r"(^|[/\\])(solutions|source|gradebook\.db|autograded|submitted)([/\\]|$)")
 
 
-def flag_suspicious_code(folder: Path) -> list[Tampering]:
+def flag_suspicious_code(folder: Path) -> list[Flag]:
     """Flags for every notebook in a (restored) submission folder."""
     flags = []
     for path in sorted(Path(folder).glob("*.ipynb")):
@@ -36,28 +37,24 @@ def flag_suspicious_code(folder: Path) -> list[Tampering]:
     return flags
 
 
-def suspicious_code(notebook_name: str, notebook: NotebookNode) -> list[Tampering]:
+def suspicious_code(notebook_name: str, notebook: NotebookNode) -> list[Flag]:
     """One flag per (cell, reason) for the student's code cells of an executed or submitted notebook."""
-    protected = _imported_names(c for c in notebook.cells if _locked(c))
+    protected = _imported_names(c for c in notebook.cells if is_locked(c))
     flags = []
     for number, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type != "code" or _locked(cell):
+        if cell.cell_type != "code" or is_locked(cell):
             continue
-        label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {number}"
+        label = grade_id(cell) or f"cell {number}"
         try:
             tree = ast.parse(python_source(cell.source))
         except SyntaxError:
             continue
         modules = _imported_names([cell]) | protected
         for reason in dict.fromkeys(_reasons(tree, modules, protected)):
-            flags.append(Tampering(notebook_name, label, f"{reason} (flagged for review; the grader's tests "
+            flags.append(Flag(notebook_name, label, f"{reason} (flagged for review; the grader's tests "
                                                          "do not run in the notebook, so it cannot change a score)"))
     return flags
 
-
-def _locked(cell) -> bool:
-    nbgrader = cell.metadata.get("nbgrader", {})
-    return bool(nbgrader.get("locked") or (nbgrader.get("grade") and not nbgrader.get("solution")))
 
 
 def _imported_names(cells) -> set[str]:

@@ -5,8 +5,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.course import release_notebooks, source_notebooks
-from autograder.mutants import write_reference
-from autograder.suspicious import flag_suspicious_code, suspicious_code
+from autograder.quality.mutants import write_reference
+from autograder.grading.flags import flag_suspicious_code, suspicious_code
 
 SETUP = "import numpy as np\nfrom nn_helpers.checks import check_close"
 

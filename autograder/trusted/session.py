@@ -1,6 +1,6 @@
 """The grader's end of trusted scoring: one sandboxed worker per notebook, and proxies to what it holds.
 
-A `Session` starts `python -m autograder.worker` in a sandbox of its own (or as a plain
+A `Session` starts `python -m autograder.trusted.worker` in a sandbox of its own (or as a plain
 child process with --no-sandbox), waits until the notebook's answers are defined, and
 sends requests over a Unix socket in the worker's scratch folder: look up a name, call
 a function, call a method of an object. While a request runs, the worker may call back
@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .sandbox import SandboxLimits, SandboxRun, run_sandboxed
+from ..course import ROOT
+from ..sandbox import SandboxLimits, SandboxRun, run_sandboxed
 from .wire import Codec, Exchange, WireError, receive, send
 
 SOCKET_NAME = "grader.sock"
@@ -188,7 +189,7 @@ class Session:
         listener.bind(str(path))
         os.chmod(path, 0o777)
         listener.listen(1)
-        command = [sys.executable, "-m", "autograder.worker", str(path), self.notebook]
+        command = [sys.executable, "-P", "-m", "autograder.trusted.worker", str(path), self.notebook]
         self._stop = threading.Event()
         self._ending = {}
         self._thread = threading.Thread(target=self._run_worker, args=(command,), daemon=True)
@@ -224,7 +225,7 @@ class Session:
 
     def _run_worker(self, command: list[str]) -> None:
         plan = self.plan
-        env = {**plan.env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        env = {**plan.env, "PYTHONPATH": str(ROOT)}   # the kit's code; -P keeps the scratch folder off sys.path
         try:
             if plan.sandbox:
                 run = run_sandboxed(command, self._scratch, plan.limits, hidden=plan.hidden, env=env,

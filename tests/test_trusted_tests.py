@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import SandboxLimits
-from autograder.session import WorkerPlan
-from autograder.trusted import Verdict, defined_names, load_saved_model, run_trusted_tests
+from autograder.trusted.session import WorkerPlan
+from autograder.trusted.tests import Verdict, defined_names, load_saved_model, run_trusted_tests
 from trusted_fixtures import ANSWER, cell
 
 

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from autograder.course import ROOT, SOURCE_DIR
-from autograder.sandbox import FIRST_UID, MAX_OUTPUT, SandboxLimits, run_sandboxed, sandbox_unavailable
+from autograder.sandbox.namespaces import FIRST_UID, MAX_OUTPUT, SandboxLimits, run_sandboxed, sandbox_unavailable
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes need root")
 

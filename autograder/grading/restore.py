@@ -16,22 +16,20 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.utils import compute_checksum, is_solution
+from nbgrader.utils import compute_checksum
 
-from .results import Tampering
+from nn_helpers.cells import grade_id, is_answer
 
-
-def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+from ..results import Flag
 
 
 def restore_notebook(submitted: NotebookNode, release: NotebookNode,
-                     name: str) -> tuple[NotebookNode, list[Tampering]]:
+                     name: str) -> tuple[NotebookNode, list[Flag]]:
     """The submission in the release's shape (a new notebook), and the tampering undone to get there.
 
     `release` is the notebook as nbgrader released it: its nbgrader cells carry checksums.
     """
-    flags: list[Tampering] = []
+    flags: list[Flag] = []
     release_cells = [cell for cell in release.cells if grade_id(cell)]
     known = {grade_id(cell): cell for cell in release_cells}
     kept, followers, leading = _split(submitted.cells, known, name, flags)
@@ -43,7 +41,7 @@ def restore_notebook(submitted: NotebookNode, release: NotebookNode,
         mine = kept.get(gid)
         if mine is None:
             cells.append(_copy(original))
-            flags.append(Tampering(name, gid, "was deleted; restored from the release"))
+            flags.append(Flag(name, gid, "was deleted; restored from the release"))
             continue
         cells.append(_restored(mine, original, name, flags))
         cells.extend(followers.get(gid, []))
@@ -52,7 +50,7 @@ def restore_notebook(submitted: NotebookNode, release: NotebookNode,
     return restored, flags
 
 
-def _split(cells, known: dict, name: str, flags: list[Tampering]):
+def _split(cells, known: dict, name: str, flags: list[Flag]):
     """The first student cell of each release grade_id, the extra cells after each, the ones before all."""
     kept, followers, leading, anchor = {}, {}, [], None
     for cell in cells:
@@ -60,37 +58,37 @@ def _split(cells, known: dict, name: str, flags: list[Tampering]):
         if gid in known and gid not in kept:
             kept[gid], anchor = cell, gid
         elif gid in known:
-            flags.append(Tampering(name, gid, "was duplicated; the copy was removed"))
+            flags.append(Flag(name, gid, "was duplicated; the copy was removed"))
         else:  # the student's own cell (or one whose nbgrader metadata was removed): it stays where it was
             (followers.setdefault(anchor, []) if anchor else leading).append(cell)
     return kept, followers, leading
 
 
-def _flag_moved(submitted_order: list[str], release_order: list[str], name: str, flags: list[Tampering]) -> None:
+def _flag_moved(submitted_order: list[str], release_order: list[str], name: str, flags: list[Flag]) -> None:
     """Flag each cell that comes before one it follows in the release."""
     rank = {gid: index for index, gid in enumerate(release_order)}
     furthest = -1
     for gid in submitted_order:
         if rank[gid] < furthest:
-            flags.append(Tampering(name, gid, "was moved; put back in the release's order"))
+            flags.append(Flag(name, gid, "was moved; put back in the release's order"))
         furthest = max(furthest, rank[gid])
 
 
-def _restored(mine, original, name: str, flags: list[Tampering]):
+def _restored(mine, original, name: str, flags: list[Flag]):
     """The cell to grade: the release's for locked and test cells, the student's source for answers."""
     gid = grade_id(original)
     metadata_changed = mine.metadata.get("nbgrader") != original.metadata.get("nbgrader") or \
         mine.cell_type != original.cell_type
-    if is_solution(original):
+    if is_answer(original):
         cell = _copy(original)
         cell.source = mine.source
         if metadata_changed:
-            flags.append(Tampering(name, gid, "had its nbgrader metadata changed; restored from the release"))
+            flags.append(Flag(name, gid, "had its nbgrader metadata changed; restored from the release"))
         return cell
     if compute_checksum(mine) != original.metadata["nbgrader"].get("checksum", compute_checksum(original)):
-        flags.append(Tampering(name, gid, "was edited (its checksum differs from the release's); restored"))
+        flags.append(Flag(name, gid, "was edited (its checksum differs from the release's); restored"))
     elif metadata_changed:
-        flags.append(Tampering(name, gid, "had its nbgrader metadata changed; restored from the release"))
+        flags.append(Flag(name, gid, "had its nbgrader metadata changed; restored from the release"))
     return _copy(original)
 
 
@@ -98,7 +96,7 @@ def _copy(node) -> NotebookNode:
     return nbformat.from_dict(copy.deepcopy(node))
 
 
-def restore_folder(submitted: Path, release: Path) -> list[Tampering]:
+def restore_folder(submitted: Path, release: Path) -> list[Flag]:
     """Restore, in place, every notebook of `submitted` that the release has; return the tampering undone."""
     flags = []
     for path in sorted(Path(submitted).glob("*.ipynb")):

@@ -25,14 +25,14 @@ from pathlib import Path
 
 import nbformat
 
-from .course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
+from ..course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
 from .restore import restore_folder
-from .results import Failure, SubmissionResult, Tampering
-from .sandbox import SandboxLimits, run_sandboxed
+from ..results import Failure, SubmissionResult, Flag
+from ..sandbox import SandboxLimits, run_sandboxed
 from .scoring import answers_timed_out, apply_verdicts, autograded_tests, score_notebooks
-from .session import WorkerPlan
-from .suspicious import flag_suspicious_code
-from .trusted import SAVED_FILES, Verdict, run_trusted_tests
+from ..trusted.session import WorkerPlan
+from .flags import flag_suspicious_code
+from ..trusted.tests import SAVED_FILES, Verdict, run_trusted_tests
 
 # What a submission must not see of the course it is graded in: the reference solutions and
 # hidden tests, the gradebook, every other submission and every result.
@@ -93,8 +93,8 @@ def run_submission(task: GradeTask) -> Execution:
         for name in SAVED_FILES:   # only what this run saves may be evaluated as the student's trained model
             (submitted / name).unlink(missing_ok=True)
         failures = _drop_unreadable(submitted, [p.name for p in source.glob("*.ipynb")])
-        tampering = restore_folder(submitted, release)
-        tampering += flag_suspicious_code(submitted)
+        flags = restore_folder(submitted, release)
+        flags += flag_suspicious_code(submitted)
         if any(submitted.glob("*.ipynb")):
             failures += _autograde(course, task)
         autograded = course / "autograded" / task.student / task.assignment
@@ -102,10 +102,10 @@ def run_submission(task: GradeTask) -> Execution:
         # kill, the copies not yet executed are there too, and a test cell without output would pass.
         notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(autograded.glob("*.ipynb"))
                      if was_executed(p)}
-        failures += _score_in_grader(task, course, submitted, autograded, notebooks, tampering)
+        failures += _score_in_grader(task, course, submitted, autograded, notebooks, flags)
     tests, found = score_notebooks(source, notebooks, failures)
     result = SubmissionResult(task.student, task.assignment, fingerprint(Path(task.submission_dir)),
-                              tests, failures + found, round(time.perf_counter() - start, 1), tampering)
+                              tests, failures + found, round(time.perf_counter() - start, 1), flags)
     return Execution(result, notebooks)
 
 
@@ -113,7 +113,7 @@ TIMED_OUT = "TimeoutError: a cell before the tests ran past the time limit in th
 
 
 def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded: Path,
-                     notebooks: dict[str, str], tampering: list[Tampering]) -> list[Failure]:
+                     notebooks: dict[str, str], flags: list[Flag]) -> list[Failure]:
     """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`."""
     limits = task.limits
     plan = WorkerPlan(submitted, _sandbox_limits(limits), limits.sandbox, _environment(task),
@@ -135,7 +135,7 @@ def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded:
             failures.append(Failure("error", name, detail))
             verdicts = {grade_id: Verdict(False, f"GraderError: {detail}", "GraderError") for grade_id in tests[name]}
         notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts)
-        tampering += disagreements
+        flags += disagreements
     return failures
 
 
