@@ -5,7 +5,7 @@ Driven through run_trusted_tests on the toy notebook of trusted_fixtures.py.
 from __future__ import annotations
 
 
-from autograder.trusted.session import RemoteError, remote_error
+from autograder.trusted.proxies import RemoteError, remote_error
 from autograder.trusted.tests import Verdict
 from trusted_fixtures import ANSWER, cell
 

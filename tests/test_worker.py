@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import SandboxLimits
-from autograder.trusted.session import RemoteError, RemoteName, Session, WorkerPlan
+from autograder.trusted.proxies import RemoteError, RemoteName
+from autograder.trusted.session import Session, WorkerPlan
 from autograder.trusted.wire import Exchange, receive, send
 from autograder.trusted.worker import Worker
 

@@ -32,7 +32,8 @@ import nn_helpers.notebook_import
 from nn_helpers import cells
 from nn_helpers.cells import SAVED_MODEL_FILES, NoIPython, python_source
 
-from .session import TEST_MODULE, RemoteName, Session, WorkerPlan
+from .proxies import TEST_MODULE, RemoteName
+from .session import Session, WorkerPlan
 
 # Models the training notebooks save in cells tagged `training`: name in the tests -> file.
 SAVED_MODELS = {"6_training_cifar10.ipynb": {"overfit_model": "overfit_model.npz", "net": "net.npz"}}
