@@ -3,7 +3,7 @@
 Grades one class in a fresh course folder, exactly as `grade` grades students:
 - the reference solution must get full marks, every notebook executed top to bottom;
 - the untouched release must score zero on every autograded test;
-- every mutant of the catalogue (mutants.py) must fail exactly the tests it declares,
+- every mutant of the catalogue (quality/mutants.py) must fail exactly the tests it declares,
   pass all the others, and fail the first of them with a message naming the cause.
 A mutant is submitted with only the notebooks its edit can reach that hold autograded
 tests (its own, those that load it with `load_from_notebook`), and what those load: the

@@ -1,7 +1,7 @@
 """`grade`: grade every submission of an nbgrader course, in parallel, into its one gradebook.
 
 Submissions live in `<course>/submitted/<student>/<assignment>/`. Each runs in its own
-worker under time and memory limits (execute.py); the main process is the single writer
+worker under time and memory limits (grading/submission.py); the main process is the single writer
 of the gradebook (gradebook_writer.py). Every submission gets a result, whatever it does;
 a submission whose files have not changed since its last result is not graded again
 unless `force` is set, so an interrupted run picks up where it stopped.
@@ -43,7 +43,7 @@ def gradebook_template(course_root: Path, assignment: str) -> Path:
     Its source cells (what nbgrader writes back into test and locked cells) are the
     release's: no reference answers, no hidden tests. The notebooks run with it, so the
     code they run can read nothing a student may not; the tests that count run in the
-    grader (trusted.py). Runs nbgrader's generate step first if the gradebook does not
+    grader (trusted/tests.py). Runs nbgrader's generate step first if the gradebook does not
     know the assignment yet, or if the release (which submissions are restored against)
     is missing.
     """

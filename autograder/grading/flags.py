@@ -1,6 +1,6 @@
 """Flag code a grader should look at: what the known attacks on autograding write.
 
-Scores never depend on this: they come from trusted.py, which none of these tricks can
+Scores never depend on this: they come from trusted/tests.py, which none of these tricks can
 reach. The flags point an instructor at submissions that tried, with the cell named. A
 static read of the student's own cells (answer cells and added ones; locked cells are
 restored from the release anyway), so an attacker can hide from it, never score with it.

@@ -5,7 +5,7 @@ scratch nbgrader course (config, the release as its source, a gradebook holding 
 release, the one submission, restored to the release's shape), runs `nbgrader autograde` there in a
 sandbox (sandbox.py: no network, its own uid, memory, CPU, process and wall-clock limits,
 the course's private folders hidden) and reads the executed notebooks back. Then every
-test is scored again in this process (trusted.py), against the student's code run in a
+test is scored again in this process (trusted/tests.py), against the student's code run in a
 sandboxed worker; that verdict replaces the test cell's outcome in the executed notebook,
 so it is the grade. Nothing here touches the real gradebook: the single writer
 (gradebook_writer) does that with what this returns.
@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ class Limits:
     blas_threads: int = 1              # threads per submission; parallelism comes from the pool
     max_processes: int = 256           # processes and threads of one submission (nbgrader, kernel, ...)
     sandbox: bool = True               # off only for code you trust, or where sandboxes cannot be made
-    test_seconds: float = 120.0        # each test cell of the trusted re-run (trusted.py)
+    test_seconds: float = 120.0        # each test cell of the trusted re-run (trusted/tests.py)
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,22 @@ def fingerprint(submission_dir: Path) -> str:
     return digest.hexdigest()
 
 
+# Trusted scoring patches module globals and NumPy's global random state, and CPython's ast
+# module is not safe across threads: on a Dask worker with several threads, one submission
+# at a time does its work in this process; only the sandboxed notebook runs overlap.
+IN_PROCESS = threading.Lock()
+
+
 def run_submission(task: GradeTask) -> Execution:
-    """Execute and score one submission; never raises for anything the submission does."""
+    """Execute and score one submission; never raises for anything the submission does.
+
+    Safe to call from several threads of one process (a Dask worker with --nthreads 2).
+    """
+    with IN_PROCESS:
+        return _run_submission(task)
+
+
+def _run_submission(task: GradeTask) -> Execution:
     start = time.perf_counter()
     source = Path(task.course_root) / SOURCE_DIR / task.assignment
     release = Path(task.course_root) / RELEASE_DIR / task.assignment
@@ -96,7 +111,11 @@ def run_submission(task: GradeTask) -> Execution:
         flags = restore_folder(submitted, release)
         flags += flag_suspicious_code(submitted)
         if any(submitted.glob("*.ipynb")):
-            failures += _autograde(course, task)
+            IN_PROCESS.release()   # a subprocess: other threads may do their in-process work meanwhile
+            try:
+                failures += _autograde(course, task)
+            finally:
+                IN_PROCESS.acquire()
         autograded = course / "autograded" / task.student / task.assignment
         # nbgrader copies every notebook into autograded/ before executing them one by one: after a
         # kill, the copies not yet executed are there too, and a test cell without output would pass.
