@@ -3,49 +3,55 @@ VENV   := .venv
 PYTHON := $(CURDIR)/$(VENV)/bin/python
 # nbgrader starts its helpers (alembic, the kernel) by name: the venv must be on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# setup.sh writes this once the kit is set up; every target that needs the kit depends on it,
+# so `make demo` or `make test` alone set up a fresh clone (and again after the pins change).
+SETUP_DONE := $(VENV)/.setup-done
 
 .PHONY: setup test test-fast adequacy demo release check-release validate grade export feedback report benchmark benchmark-sandbox clean
 
 setup:          ## create .venv, install the pinned packages, fetch and verify CIFAR-10
 	bash setup.sh
 
-test:           ## the whole test suite (unit tests, release drift, adequacy of the tests against the mutants)
+$(SETUP_DONE): setup.sh requirements.txt pyproject.toml
+	bash setup.sh
+
+test: $(SETUP_DONE)           ## the whole test suite (unit tests, release drift, adequacy of the tests against the mutants)
 	$(PYTHON) -m pytest
 
-test-fast:      ## the test suite without the adequacy check (which grades the real assignment)
+test-fast: $(SETUP_DONE)      ## the test suite without the adequacy check (which grades the real assignment)
 	$(PYTHON) -m pytest -m "not adequacy"
 
-adequacy:       ## reference full marks, release zero, every mutant fails exactly its declared tests
+adequacy: $(SETUP_DONE)       ## reference full marks, release zero, every mutant fails exactly its declared tests
 	$(PYTHON) -m autograder adequacy
 
-demo:           ## the whole instructor workflow on a simulated class, in a new temporary course folder
+demo: $(SETUP_DONE)           ## the whole instructor workflow on a simulated class, in a new temporary course folder
 	$(PYTHON) -m autograder demo
 
-release:        ## regenerate assignment/ from solutions/ (commit the result)
+release: $(SETUP_DONE)        ## regenerate assignment/ from solutions/ (commit the result)
 	$(PYTHON) -m autograder release
 
-check-release:  ## fail if assignment/ differs from a fresh generation
+check-release: $(SETUP_DONE)  ## fail if assignment/ differs from a fresh generation
 	$(PYTHON) -m autograder release --check
 
-validate:       ## solutions get full marks, the untouched release gets none
+validate: $(SETUP_DONE)       ## solutions get full marks, the untouched release gets none
 	$(PYTHON) -m autograder validate
 
-grade:          ## grade submitted/<student>/two_layer_net/ of this course in parallel (see --help for limits)
+grade: $(SETUP_DONE)          ## grade submitted/<student>/two_layer_net/ of this course in parallel (see --help for limits)
 	$(PYTHON) -m autograder grade
 
-export:         ## grades.csv (nbgrader), results.json and Gradescope results in exports/ (after grading)
+export: $(SETUP_DONE)         ## grades.csv (nbgrader), results.json and Gradescope results in exports/ (after grading)
 	$(PYTHON) -m autograder export
 
-feedback:       ## one HTML feedback page per student in feedback_html/ (never shows test code)
+feedback: $(SETUP_DONE)       ## one HTML feedback page per student in feedback_html/ (never shows test code)
 	$(PYTHON) -m autograder feedback
 
-report:         ## per-student and per-test tables in the terminal, charts in reports/
+report: $(SETUP_DONE)         ## per-student and per-test tables in the terminal, charts in reports/
 	$(PYTHON) -m autograder report
 
-benchmark:      ## serial nbgrader autograde against `grade` on 20 submissions (takes most of an hour)
+benchmark: $(SETUP_DONE)      ## serial nbgrader autograde against `grade` on 20 submissions (takes most of an hour)
 	$(PYTHON) benchmarks/grading_speed.py
 
-benchmark-sandbox: ## grade the demo class with the sandbox off, then on (about 8 minutes)
+benchmark-sandbox: $(SETUP_DONE) ## grade the demo class with the sandbox off, then on (about 8 minutes)
 	$(PYTHON) benchmarks/sandbox_overhead.py
 
 clean:          ## remove caches and nbgrader's scratch files (keeps .venv and the dataset)

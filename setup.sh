@@ -27,6 +27,7 @@ echo "Installing the pinned packages (requirements.txt) and the helper package"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
 PYTHON="$PWD/.venv/bin/python" bash datasets/get_datasets.sh
+touch .venv/.setup-done   # the Makefile's sign that the kit is set up
 
 echo
 echo "Setup complete. Next: \`make demo\` (grade a simulated class), \`make test\` (the test suite),"

@@ -10,6 +10,7 @@ returned from partial data.
 """
 import codecs
 import hashlib
+import io
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,16 +80,42 @@ def write_batch(path, data: np.ndarray, labels, batch_label: str) -> None:
         raise ValueError(f"data must be uint8 (N, {PIXELS}), got {data.dtype} {data.shape}")
     if len(labels) != len(data):
         raise ValueError(f"{len(labels)} labels for {len(data)} images")
-    batch = {"batch_label": batch_label, "labels": [int(v) for v in labels], "data": data}
-    # Protocol 4 stores the pixels as raw bytes (protocol 2 would re-encode them as text).
-    Path(path).write_bytes(pickle.dumps(batch, protocol=4))
+    batch = {_Py2Str("batch_label"): _Py2Str(batch_label), _Py2Str("labels"): [int(v) for v in labels],
+             _Py2Str("data"): data}
+    Path(path).write_bytes(_dumps(batch))
 
 
 def write_meta(path, images_per_batch: int) -> None:
     """Write batches.meta with the standard label names."""
-    meta = {"num_cases_per_batch": int(images_per_batch), "label_names": list(LABEL_NAMES),
-            "num_vis": PIXELS}
-    Path(path).write_bytes(pickle.dumps(meta, protocol=4))
+    meta = {_Py2Str("num_cases_per_batch"): int(images_per_batch),
+            _Py2Str("label_names"): [_Py2Str(name) for name in LABEL_NAMES], _Py2Str("num_vis"): PIXELS}
+    Path(path).write_bytes(_dumps(meta))
+
+
+class _Py2Str(str):
+    """Text pickled as the authors' files hold it: a Python 2 string (loads as bytes under
+    encoding='bytes', as str under encoding='latin1', as CS231n's loader reads it)."""
+
+
+class _Py2Pickler(pickle._Pickler):
+    """Protocol 4 (the pixels stay raw bytes) with Python 2 strings where _Py2Str marks them."""
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_py2_str(self, obj):
+        raw = obj.encode("latin1")
+        if len(raw) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
+        else:
+            self.write(pickle.BINSTRING + len(raw).to_bytes(4, "little") + raw)
+        self.memoize(obj)
+
+    dispatch[_Py2Str] = save_py2_str
+
+
+def _dumps(obj) -> bytes:
+    buffer = io.BytesIO()
+    _Py2Pickler(buffer, protocol=4).dump(obj)
+    return buffer.getvalue()
 
 
 _RECONSTRUCT = np.ndarray.__reduce__(np.zeros(0))[0]

@@ -12,17 +12,38 @@ from nn_helpers.cifar10_files import (BATCHES, LABEL_NAMES, META, PINNED_SHA256,
                                       write_meta)
 
 
-def test_batch_pickle_loads_with_plain_pickle_in_both_encodings(tmp_path):
-    """Does a written batch load with pickle.load(encoding='latin1') and ('bytes'), str keys, same arrays?"""
+def test_batch_pickle_loads_like_the_authors_files_in_both_encodings(tmp_path):
+    """Do keys load as bytes under encoding='bytes' (the CIFAR-10 page's snippet) and as str under 'latin1'?"""
     data, labels = make_arrays()["data_batch_1"]
     write_batch(tmp_path / "b", data, labels, "training batch 1 of 5")
-    for encoding in ("latin1", "bytes"):
+    for encoding, text in (("latin1", str), ("bytes", lambda s: s.encode())):
         with open(tmp_path / "b", "rb") as f:
             d = pickle.load(f, encoding=encoding)
-        assert sorted(d) == ["batch_label", "data", "labels"], encoding
-        assert d["data"].dtype == np.uint8 and d["data"].shape == (N, 3072)
-        np.testing.assert_array_equal(d["data"], data)
-        assert d["labels"] == labels.tolist() and d["batch_label"] == "training batch 1 of 5"
+        assert sorted(d) == sorted(map(text, ["batch_label", "data", "labels"])), encoding
+        pixels = d[text("data")]
+        assert pixels.dtype == np.uint8 and pixels.shape == (N, 3072)
+        np.testing.assert_array_equal(pixels, data)
+        assert d[text("labels")] == labels.tolist() and d[text("batch_label")] == text("training batch 1 of 5")
+
+
+def test_the_cifar10_pages_snippet_and_cs231ns_loader_read_a_written_batch(tmp_path):
+    """Do the dataset page's `unpickle` (d[b'data']) and CS231n's load_CIFAR_batch (latin1) both work?"""
+    data, labels = make_arrays()["test_batch"]
+    write_batch(tmp_path / "test_batch", data, labels, "testing batch 1 of 1")
+
+    def unpickle(file):   # the CIFAR-10 page's snippet
+        with open(file, "rb") as fo:
+            return pickle.load(fo, encoding="bytes")
+
+    page = unpickle(tmp_path / "test_batch")
+    np.testing.assert_array_equal(page[b"data"], data)
+    assert page[b"labels"] == labels.tolist()
+
+    with open(tmp_path / "test_batch", "rb") as f:   # CS231n's load_CIFAR_batch
+        datadict = pickle.load(f, encoding="latin1")
+        X = datadict["data"].reshape(N, 3, 32, 32).transpose(0, 2, 3, 1).astype("float")
+        Y = np.array(datadict["labels"])
+    assert X.shape == (N, 32, 32, 3) and (Y == labels).all()
 
 
 def test_written_batch_stores_pixels_as_raw_bytes(tmp_path):
@@ -33,13 +54,13 @@ def test_written_batch_stores_pixels_as_raw_bytes(tmp_path):
 
 
 def test_meta_has_the_standard_names_in_both_encodings(tmp_path):
-    """Does batches.meta load with either encoding and list airplane..truck?"""
+    """Does batches.meta load with either encoding (bytes names under 'bytes', as the authors') and list airplane..truck?"""
     write_meta(tmp_path / META, 10000)
-    for encoding in ("latin1", "bytes"):
+    for encoding, text in (("latin1", str), ("bytes", lambda s: s.encode())):
         with open(tmp_path / META, "rb") as f:
             meta = pickle.load(f, encoding=encoding)
-        assert meta["label_names"] == list(LABEL_NAMES)
-        assert meta["num_cases_per_batch"] == 10000 and meta["num_vis"] == 3072
+        assert meta[text("label_names")] == [text(name) for name in LABEL_NAMES]
+        assert meta[text("num_cases_per_batch")] == 10000 and meta[text("num_vis")] == 3072
     assert read_meta(tmp_path / META) == list(LABEL_NAMES)
 
 
