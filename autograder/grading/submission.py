@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from ..course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
+from . import cell_budget
 from .restore import restore_folder
 from ..results import Failure, SubmissionResult, Flag
 from ..sandbox import SandboxLimits, run_sandboxed
@@ -101,6 +102,8 @@ def _run_submission(task: GradeTask) -> Execution:
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as scratch:
         course = Path(scratch)
         shutil.copy2(Path(task.course_root) / CONFIG_FILE, course / CONFIG_FILE)
+        with open(course / CONFIG_FILE, "a") as config:   # cells get a budget in CPU seconds
+            config.write(cell_budget.config_lines())
         shutil.copytree(release, course / SOURCE_DIR / task.assignment)   # what students have: no hidden tests
         shutil.copy2(task.gradebook_template, course / "gradebook.db")
         submitted = course / "submitted" / task.student / task.assignment
@@ -215,6 +218,7 @@ def _environment(task: GradeTask) -> dict[str, str]:
     """Only what a run of the student's code needs: nothing of the grader's own environment."""
     threads = str(task.limits.blas_threads)
     return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+            "PYTHONPATH": str(ROOT),   # nbgrader loads the kit's cell_budget.CpuBudgetExecute
             "CIFAR10_DIR": task.cifar10_dir, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": threads,
             "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
 
