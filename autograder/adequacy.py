@@ -9,6 +9,10 @@ A mutant is submitted with only the notebooks its edit can reach that hold autog
 tests (its own, those that load it with `load_from_notebook`), and what those load: the
 others are byte for byte the reference's, so their results are the reference's, taken
 from its grading.
+It runs in two parts that together make the whole check: `quick` grades the notebooks
+without training cells (seconds per submission; part of `make test`), `training` the
+notebooks that train on CIFAR-10 (about a minute and a half per submission; `make
+adequacy`). Each submission is judged on the notebooks it was graded on.
 Exits non-zero when any of this does not hold. `--table` prints the README's table.
 """
 from __future__ import annotations
@@ -22,16 +26,19 @@ from pathlib import Path
 
 import nbformat
 
+from nn_helpers.cells import is_training
+
 from .course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbgrader, source_notebooks
 from .grading.submission import Limits
 from .grade import grade
 from .quality.mutants import CATALOGUE, Mutant, write_mutant, write_reference
-from .results import SubmissionResult, TestResult
+from .results import SubmissionResult
 from .grading.scoring import autograded_tests
 
 REFERENCE, UNTOUCHED = "reference", "untouched_release"
 ADEQUACY_TIMEOUT = 600.0  # seconds per submission: generous, a slow CI machine must not fail a mutant
 LOADS = re.compile(r"load_from_notebook\(\s*[\"']([^\"']+\.ipynb)[\"']")
+PARTS = ("quick", "training")
 
 
 @dataclass
@@ -71,36 +78,52 @@ def needed_by(notebooks: set[str], loads: dict[str, set[str]]) -> set[str]:
     return needed
 
 
-def graded_notebooks(source_dir: Path) -> dict[str, set[str]]:
-    """mutant name -> the notebooks it is submitted with: those its edit reaches that hold
-    autograded tests, and everything they load."""
-    loads = notebook_loads(source_dir)
+def part_notebooks(source_dir: Path, part: str | None) -> set[str]:
+    """The notebooks with autograded tests that a part grades (all of them for part None)."""
     tested = {notebook for notebook, _, _, _ in autograded_tests(source_dir)}
-    return {m.name: needed_by(reached_by(m.notebook, loads) & tested, loads) for m in CATALOGUE}
+    if part is None:
+        return tested
+    training = {path.name for path in Path(source_dir).glob("*.ipynb")
+                if any(is_training(cell) for cell in nbformat.read(path, as_version=4).cells)}
+    return tested & training if part == "training" else tested - training
 
 
-def build_class(course: Path, assignment: str = ASSIGNMENT_ID) -> None:
-    """Put the reference, the untouched release and every mutant under course/submitted."""
+def graded_notebooks(source_dir: Path, part: str | None = None) -> dict[str, set[str]]:
+    """student -> the notebooks it is submitted with in this part: for a mutant, those its edit
+    reaches that the part grades, and everything they load; for the reference and the untouched
+    release, all the part grades. A mutant the part does not reach is left out."""
+    loads, chosen = notebook_loads(source_dir), part_notebooks(source_dir, part)
+    graded = {student: needed_by(chosen, loads) for student in (REFERENCE, UNTOUCHED)}
+    for mutant in CATALOGUE:
+        if reached := reached_by(mutant.notebook, loads) & chosen:
+            graded[mutant.name] = needed_by(reached, loads)
+    return graded
+
+
+def build_class(course: Path, graded: dict[str, set[str]], assignment: str = ASSIGNMENT_ID) -> None:
+    """Put the students of `graded` (student -> notebooks) under course/submitted, with only those notebooks."""
     submitted, release = course / "submitted", release_notebooks(course)
     reference = write_reference(source_notebooks(course), release, submitted / REFERENCE / assignment)
     shutil.copytree(release, submitted / UNTOUCHED / assignment)
-    graded = graded_notebooks(source_notebooks(course))
     for mutant in CATALOGUE:
-        folder = write_mutant(mutant, reference, submitted / mutant.name / assignment)
+        if mutant.name in graded:
+            write_mutant(mutant, reference, submitted / mutant.name / assignment)
+    for student in {REFERENCE, UNTOUCHED} | {m.name for m in CATALOGUE}:
+        folder = submitted / student / assignment
+        if student not in graded:
+            shutil.rmtree(folder.parent, ignore_errors=True)
+            continue
         for path in folder.glob("*.ipynb"):
-            if path.name not in graded[mutant.name]:
+            if path.name not in graded[student]:
                 path.unlink()
 
 
-def with_reference_results(result: SubmissionResult, reference: SubmissionResult,
-                           graded: set[str]) -> SubmissionResult:
-    """The mutant's results for the notebooks it was graded on, the reference's for the others."""
-    tests: list[TestResult] = [t for t in reference.tests if t.notebook not in graded]
-    tests += [t for t in result.tests if t.notebook in graded]
-    order = [t.grade_id for t in reference.tests]
-    tests.sort(key=lambda t: order.index(t.grade_id) if t.grade_id in order else len(order))
-    failures = [f for f in result.failures if not f.notebook or f.notebook in graded]
-    return SubmissionResult(result.student, result.assignment, result.fingerprint, tests, failures, result.seconds)
+def within(result: SubmissionResult, notebooks: set[str]) -> SubmissionResult:
+    """The result restricted to the tests and failures of the notebooks it was graded on."""
+    tests = [t for t in result.tests if t.notebook in notebooks]
+    failures = [f for f in result.failures if not f.notebook or f.notebook in notebooks]
+    return SubmissionResult(result.student, result.assignment, result.fingerprint, tests, failures,
+                            result.seconds, result.flags)
 
 
 def _false_flags(result: SubmissionResult) -> list[str]:
@@ -122,8 +145,11 @@ def judge_untouched(result: SubmissionResult) -> Judgement:
 
 
 def judge_mutant(mutant: Mutant, result: SubmissionResult) -> Judgement:
+    """Judged on the tests `result` holds (the notebooks the mutant was graded on)."""
+    held = {t.grade_id for t in result.tests}
+    must_fail = tuple(grade_id for grade_id in mutant.must_fail if grade_id in held)
     failed = {t.grade_id for t in result.tests if not t.passed}
-    problems = [f"{grade_id} passed but must fail" for grade_id in mutant.must_fail if grade_id not in failed]
+    problems = [f"{grade_id} passed but must fail" for grade_id in must_fail if grade_id not in failed]
     problems += [f"{t.grade_id} failed but must pass: {t.message[:200]}" for t in result.tests
                  if not t.passed and t.grade_id not in mutant.must_fail + mutant.may_fail]
     problems += [f"could not run normally: {result.reason}"] if result.failures else []
@@ -131,40 +157,34 @@ def judge_mutant(mutant: Mutant, result: SubmissionResult) -> Judgement:
     first = next((t for t in result.tests if mutant.must_fail and t.grade_id == mutant.must_fail[0]), None)
     if first is not None and not first.passed and mutant.cause not in first.message:
         problems.append(f"{first.grade_id}'s message does not say {mutant.cause!r}: {first.message[:300]}")
-    expected = f"fail exactly {', '.join(mutant.must_fail) or '(nothing declared)'}"
+    expected = f"fail exactly {', '.join(must_fail) or '(nothing declared)'}"
     expected += f" (may fail {', '.join(mutant.may_fail)})" if mutant.may_fail else ""
     return Judgement(result.student, expected, problems)
 
 
-def judge(results: list[SubmissionResult], source_dir: Path | None = None) -> list[Judgement]:
-    """A verdict for the reference, the untouched release and every mutant (missing ones too)."""
+def judge(results: list[SubmissionResult], graded: dict[str, set[str]]) -> list[Judgement]:
+    """A judgement for every student of `graded` (student -> notebooks), on those notebooks; missing ones too."""
     by_student = {r.student: r for r in results}
-    reference = by_student.get(REFERENCE, SubmissionResult(REFERENCE, "", ""))
-    graded = graded_notebooks(source_dir or source_notebooks())
-
-    def mutant_judge(mutant):
-        return lambda result: judge_mutant(mutant, with_reference_results(result, reference, graded[mutant.name]))
-
     judges = {REFERENCE: judge_reference, UNTOUCHED: judge_untouched}
-    judges.update({m.name: mutant_judge(m) for m in CATALOGUE})
-    return [judges[student](by_student[student]) if student in by_student
-            else Judgement(student, "a grading result", ["was not graded"]) for student in judges]
+    judges.update({m.name: (lambda m: lambda result: judge_mutant(m, result))(m) for m in CATALOGUE})
+    return [judges[student](within(by_student[student], graded[student])) if student in by_student
+            else Judgement(student, "a grading result", ["was not graded"]) for student in graded]
 
 
-def run_adequacy(output: Path | None = None, workers: int | None = None,
-                 timeout: float = ADEQUACY_TIMEOUT) -> list[Judgement]:
-    """Grade the adequacy class in a fresh course folder and judge every result."""
+def run_adequacy(output: Path | None = None, workers: int | None = None, timeout: float = ADEQUACY_TIMEOUT,
+                 part: str | None = None, students: set[str] | None = None) -> list[Judgement]:
+    """Grade the adequacy class (or the `students` of it) for one part, or all, in a fresh course folder; judge it."""
     course = Path(output) if output else Path(tempfile.mkdtemp(prefix="nn-kit-adequacy-"))
     copy_course(course, ROOT)
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], course)
-    build_class(course)
+    graded = graded_notebooks(source_notebooks(course), part)
+    graded = {s: notebooks for s, notebooks in graded.items() if students is None or s in students}
+    build_class(course, graded)
     # The longest first (the reference, then the mutants graded on the most notebooks), so that
     # both workers finish together.
-    graded = graded_notebooks(source_notebooks(course))
-    longest = sorted(CATALOGUE, key=lambda m: -len(graded[m.name]))
-    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=timeout), workers,
-                    first=(REFERENCE, *(m.name for m in longest)))
-    return judge(results)
+    longest = sorted(graded, key=lambda s: (s != REFERENCE, -len(graded[s])))
+    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=timeout), workers, first=tuple(longest))
+    return judge(results, graded)
 
 
 def coverage_table(source_dir: Path | None = None) -> str:
@@ -182,6 +202,8 @@ def coverage_table(source_dir: Path | None = None) -> str:
 def add_arguments(parser) -> None:
     parser.add_argument("--output", type=Path, default=None, help="course folder to create (default: a new temporary folder)")
     parser.add_argument("--workers", type=int, default=None, help="parallel submissions (default: one per core)")
+    parser.add_argument("--part", choices=PARTS, default=None,
+                        help="only the notebooks without training cells (quick) or with them (training); default: both")
     parser.add_argument("--table", action="store_true", help="only print the README's table of tests and mutants")
 
 
@@ -190,7 +212,7 @@ def command(args) -> int:
         print(coverage_table())
         return 0
     start = time.perf_counter()
-    verdicts = run_adequacy(args.output, args.workers)
+    verdicts = run_adequacy(args.output, args.workers, part=args.part)
     for verdict in verdicts:
         print(f"{'ok  ' if verdict.ok else 'FAIL'} {verdict.student:<32} {verdict.expected}")
         for problem in verdict.problems:

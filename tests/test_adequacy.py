@@ -1,15 +1,19 @@
 """Tests for autograder.adequacy: every test catches the mistakes it should, and only those.
 
 The first tests check the judging on made-up results. The last ones grade the real
-adequacy class (reference, untouched release, every mutant) once per session, about
-ten minutes on two cores: this is where CI proves the assignment's tests adequate.
+adequacy class (reference, untouched release, every mutant): one case per student and
+part, graded on demand (the cases a run selects, e.g. with -k, are graded together in one
+parallel run per part). The quick part (marker `adequacy`) is in `make test`; the
+training part (marker `adequacy_training`, about ten minutes on two cores) is `make
+adequacy`. CI runs both: this is where it proves the assignment's tests adequate.
 """
 import os
 
 import pytest
 
-from autograder.adequacy import (REFERENCE, UNTOUCHED, coverage_table, judge, judge_mutant, needed_by,
-                                 notebook_loads, reached_by, run_adequacy, with_reference_results)
+from autograder.adequacy import (PARTS, REFERENCE, UNTOUCHED, coverage_table, graded_notebooks, judge,
+                                 judge_mutant, needed_by, notebook_loads, part_notebooks, reached_by,
+                                 run_adequacy, within)
 from autograder.course import ROOT, source_notebooks
 from autograder.quality.mutants import CATALOGUE, Mutant
 from autograder.results import Failure, SubmissionResult
@@ -51,7 +55,8 @@ def test_a_mutant_that_could_not_run_is_a_problem():
 
 def test_reference_untouched_and_missing_submissions_are_judged():
     """Must the reference pass everything, the release score zero, and every mutant be graded?"""
-    verdicts = {v.student: v for v in judge([result(REFERENCE, {"test_c"}), result(UNTOUCHED, {"test_a"})])}
+    graded = {student: {"n.ipynb"} for student in [REFERENCE, UNTOUCHED] + [m.name for m in CATALOGUE]}
+    verdicts = {v.student: v for v in judge([result(REFERENCE, {"test_c"}), result(UNTOUCHED, {"test_a"})], graded)}
     assert any("test_c failed" in p for p in verdicts[REFERENCE].problems)
     assert any("test_b earned 1 points" in p for p in verdicts[UNTOUCHED].problems)
     assert all(verdicts[m.name].problems == ["was not graded"] for m in CATALOGUE)
@@ -101,17 +106,37 @@ def test_a_mutant_is_graded_on_the_notebooks_its_edit_reaches():
                                                               "5_solver.ipynb", "6_training_cifar10.ipynb"}
 
 
-def test_results_of_unreached_notebooks_are_the_references():
-    """Are the tests of notebooks a mutant was not graded on taken from the reference, missing-notebook failures dropped?"""
-    reference = result(REFERENCE)
-    partial = SubmissionResult("m", "a", "f", [Result("other.ipynb", "test_z", "", 0.0, 1.0, False, "not run")],
-                               [Failure("unreadable", "n.ipynb", "is missing from the submission")])
-    merged = with_reference_results(partial, reference, graded={"other.ipynb"})
-    assert [t.grade_id for t in merged.tests] == list(TESTS) + ["test_z"] and merged.failures == []
+def test_a_mutant_is_judged_only_on_the_notebooks_it_was_graded_on():
+    """Are tests and failures of notebooks a mutant was not graded on left out of its judgement?"""
+    partial = SubmissionResult("m", "a", "f", result("m").tests + [Result("other.ipynb", "test_z", "", 0.0, 1.0,
+                                                                           False, "not run")],
+                               [Failure("unreadable", "other.ipynb", "is missing from the submission")])
+    kept = within(partial, {"n.ipynb"})
+    assert [t.grade_id for t in kept.tests] == list(TESTS) and kept.failures == []
+
+
+def test_the_two_parts_split_the_notebooks_and_together_grade_every_mutant():
+    """Do quick and training cover every tested notebook once, and every mutant reach at least one part?"""
+    quick, training = (part_notebooks(source_notebooks(), part) for part in PARTS)
+    assert training == {"6_training_cifar10.ipynb", "7_hyperparameter_search.ipynb"}
+    assert quick | training == part_notebooks(source_notebooks(), None) and not quick & training
+    parts = [graded_notebooks(source_notebooks(), part) for part in PARTS]
+    assert all(any(m.name in graded for graded in parts) for m in CATALOGUE)
+    assert "2_layers.ipynb" not in parts[0]["mul_gate_no_swap"] and "mul_gate_no_swap" not in parts[1]
+
+
+def _selected(session) -> dict[str, set[str]]:
+    """part -> the students whose adequacy cases this run selected."""
+    chosen = {}
+    for item in session.items:
+        if getattr(item, "originalname", "") == "test_graded_as_it_must_be":
+            chosen.setdefault(item.callspec.params["part"], set()).add(item.callspec.params["student"])
+    return chosen
 
 
 @pytest.fixture(scope="session")
-def adequacy_verdicts(tmp_path_factory):
+def adequacy_judgements(request, tmp_path_factory):
+    """part -> student -> Judgement, graded once per part for the cases selected."""
     from nn_helpers.data import find_cifar10_dir
     try:
         find_cifar10_dir()
@@ -119,12 +144,20 @@ def adequacy_verdicts(tmp_path_factory):
         if os.environ.get("CI") == "true":
             raise
         pytest.skip(f"CIFAR-10 is not set up: {error}")
-    return {v.student: v for v in run_adequacy(tmp_path_factory.mktemp("adequacy") / "course")}
+    judgements = {}
+    for part, students in _selected(request.session).items():
+        folder = tmp_path_factory.mktemp(f"adequacy-{part}") / "course"
+        judgements[part] = {j.student: j for j in run_adequacy(folder, part=part, students=students)}
+    return judgements
 
 
-@pytest.mark.adequacy
-@pytest.mark.parametrize("student", [REFERENCE, UNTOUCHED] + [m.name for m in CATALOGUE])
-def test_graded_as_it_must_be(adequacy_verdicts, student):
-    """Is this submission of the adequacy class graded exactly as it must be (see adequacy.py)?"""
-    verdict = adequacy_verdicts[student]
-    assert verdict.ok, f"{student} must get {verdict.expected}:\n  " + "\n  ".join(verdict.problems)
+CASES = [pytest.param(part, student, marks=pytest.mark.adequacy if part == "quick" else pytest.mark.adequacy_training,
+                      id=f"{part}-{student}")
+         for part in PARTS for student in graded_notebooks(source_notebooks(), part)]
+
+
+@pytest.mark.parametrize("part, student", CASES)
+def test_graded_as_it_must_be(adequacy_judgements, part, student):
+    """Is this submission of the adequacy class graded exactly as it must be, in this part (see adequacy.py)?"""
+    judgement = adequacy_judgements[part][student]
+    assert judgement.ok, f"{student} must get {judgement.expected}:\n  " + "\n  ".join(judgement.problems)
