@@ -38,6 +38,11 @@ DEMO_CELL_TIMEOUT = 90
 GRADING_ORDER = ("loops_forever", "reference", "exhausts_memory")
 
 
+def demo_limits(timeout: float = DEMO_TIMEOUT) -> Limits:
+    """The demo's grading limits (the benchmarks grade its class with the same)."""
+    return Limits(wall_seconds=timeout)
+
+
 def build_class(course: Path, assignment: str = ASSIGNMENT_ID) -> dict[str, str]:
     """Put the simulated class under course/submitted; return student -> what they submitted."""
     submitted = course / "submitted"
@@ -72,7 +77,7 @@ def run_demo(output: Path | None = None, workers: int | None = None, timeout: fl
         print(f"     {student:<28} {what}")
     print(f"3. grade: every submission in its own process, at most {timeout:.0f} s each "
           f"({DEMO_CELL_TIMEOUT} s a cell)")
-    grade(course, ASSIGNMENT_ID, Limits(wall_seconds=timeout), workers, first=GRADING_ORDER)
+    grade(course, ASSIGNMENT_ID, demo_limits(timeout), workers, first=GRADING_ORDER)
     written = export(course, ASSIGNMENT_ID)
     print(f"4. export: {written['csv']}, {written['results']}, gradescope/<student>/results.json")
     pages = write_feedback(course, ASSIGNMENT_ID)
