@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import ROOT, release_notebooks, source_notebooks
-from autograder.gradescope import ENTRY_POINTS, write_zip
+from autograder.gradescope import ENTRY_POINTS, TEMPLATES, write_zip
 from autograder.gradescope_results import BY_HAND
 from autograder.grading.scoring import autograded_tests
 from autograder.quality.mutants import BY_NAME, write_mutant, write_reference
@@ -58,6 +58,22 @@ def test_the_zip_holds_the_entry_points_the_kit_and_the_course(tmp_path):
     config = json.loads(archive.read("gradescope_config.json"))
     assert config == {"assignment": "two_layer_net", "allow_no_sandbox": False,
                       "limits": {"wall_seconds": 900.0, "memory_bytes": 6 * 2 ** 30, "test_seconds": 120.0}}
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_the_entry_points_are_strict_bash_that_parses(name):
+    """Is each entry point a bash script that stops on any error, and does it parse (bash -n)?"""
+    script = TEMPLATES / name
+    assert script.read_text().startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in script.read_text()
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+
+
+def test_setup_installs_the_system_packages_then_runs_the_python_steps():
+    """Does setup.sh install bubblewrap and a venv-capable Python 3.11+, then hand over to setup_python.sh?"""
+    lines = [line.strip() for line in (TEMPLATES / "setup.sh").read_text().splitlines()]
+    assert any(line.startswith("apt-get install") and "bubblewrap" in line for line in lines)
+    assert any(line.startswith("apt-get install") and '"python$VERSION-venv"' in line for line in lines)
+    assert lines[-1] == 'PYTHON="$PYTHON" bash setup_python.sh'
 
 
 def test_a_course_without_its_release_is_refused_with_the_fix(tmp_path):
