@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR, add_course_arguments
 from .grading.submission import Limits
-from .gradescope_run import CONFIG_FILE as SETTINGS_FILE
+from .gradescope_run import SETTINGS_FILE
 from .helper_wheel import build_wheel
 
 TEMPLATES = Path(__file__).resolve().parent / "gradescope_files"

@@ -27,7 +27,7 @@ from .grading.submission import Limits
 from .gradescope_results import results_json
 from .results import SubmissionResult
 
-CONFIG_FILE = "gradescope_config.json"
+SETTINGS_FILE = "gradescope_config.json"
 STUDENT = "student"
 SKIPPED_PARTS = (".", "__MACOSX")   # checkpoints, hidden folders, macOS zip debris
 
@@ -61,7 +61,7 @@ class Layout:
 
 def load_config(source: Path) -> dict:
     """The settings `python -m autograder gradescope` wrote into the zip."""
-    path = Path(source) / CONFIG_FILE
+    path = Path(source) / SETTINGS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: build the zip with `python -m autograder gradescope`.")
     return json.loads(path.read_text())
@@ -117,25 +117,32 @@ def grade_submission(layout: Layout, config: dict) -> tuple[SubmissionResult, li
         cifar10_dir = os.environ.get("CIFAR10_DIR") or str(layout.source / "datasets" / "cifar-10-batches-py")
         instructor = []
         try:
-            try:
-                [result] = grade(course, assignment, limits, workers=1, progress=False, cifar10_dir=cifar10_dir)
-            except SandboxUnavailable as error:
-                if not config["allow_no_sandbox"]:
-                    instructor.append(f"Not graded: {error} To grade without the sandbox here, rebuild the zip "
-                                      "with `python -m autograder gradescope --allow-no-sandbox`.")
-                    raise
-                instructor.append(f"Graded without the sandbox (the zip was built with --allow-no-sandbox): {error}")
-                [result] = grade(course, assignment, replace(limits, sandbox=False), workers=1, progress=False,
-                                 cifar10_dir=cifar10_dir)
+            result = _grade(course, assignment, limits, cifar10_dir, config["allow_no_sandbox"], instructor)
         except Exception as error:   # always a results.json: zero points, saying why
             traceback.print_exc(file=sys.stdout)
-            detail = ("the autograder could not make its sandbox in this container; your instructor can see why"
-                      if isinstance(error, SandboxUnavailable) else
-                      f"the autograder itself failed ({type(error).__name__}); your instructor can see why")
-            if not isinstance(error, SandboxUnavailable):
+            if isinstance(error, SandboxUnavailable):
+                detail = "the autograder could not make its sandbox in this container; your instructor can see why"
+            else:
+                detail = f"the autograder itself failed ({type(error).__name__}); your instructor can see why"
                 instructor.append(f"The autograder failed: {type(error).__name__}: {error}")
             result = crashed_execution(course, assignment, STUDENT, folder, detail).result
     return result, notes, instructor
+
+
+def _grade(course: Path, assignment: str, limits: Limits, cifar10_dir: str, allow_no_sandbox: bool,
+           instructor: list[str]) -> SubmissionResult:
+    """The one student's result, in the sandbox; without it only if allowed (noted for the instructor)."""
+    try:
+        [result] = grade(course, assignment, limits, workers=1, progress=False, cifar10_dir=cifar10_dir)
+    except SandboxUnavailable as error:
+        if not allow_no_sandbox:
+            instructor.append(f"Not graded: {error} To grade without the sandbox here, rebuild the zip with "
+                              "`python -m autograder gradescope --allow-no-sandbox`.")
+            raise
+        instructor.append(f"Graded without the sandbox (the zip was built with --allow-no-sandbox): {error}")
+        [result] = grade(course, assignment, replace(limits, sandbox=False), workers=1, progress=False,
+                         cifar10_dir=cifar10_dir)
+    return result
 
 
 def write_results(layout: Layout, record: dict) -> Path:
@@ -154,8 +161,13 @@ def main(argv=None) -> int:
     if args.prepare:
         print(f"Prepared the course at {prepare(layout.course, layout.source, config['assignment'])}")
         return 0
-    result, notes, instructor = grade_submission(layout, config)
-    record = results_json(result, layout.source / SOURCE_DIR / config["assignment"], notes, instructor)
+    try:
+        result, notes, instructor = grade_submission(layout, config)
+        record = results_json(result, layout.source / SOURCE_DIR / config["assignment"], notes, instructor)
+    except Exception as error:   # not even a zero result per test could be made: still a results.json
+        write_results(layout, {"score": 0.0, "output": f"The autograder failed ({type(error).__name__}); your "
+                               "instructor can see why.", "stdout_visibility": "hidden", "tests": []})
+        raise
     write_results(layout, record)
     print(f"{result.score:g} of {result.max_score:g} points ({result.status}); wrote {layout.results}")
     for line in [*instructor, *notes, *(f"  {t.grade_id}: {t.points:g}/{t.max_points:g} {t.message[:200]}"

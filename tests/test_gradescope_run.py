@@ -4,6 +4,7 @@ Grading itself is the `grade` step's (tests/test_grade.py); here it is replaced 
 so that what happens around it (finding notebooks, the sandbox decision, failures) is fast
 to check. tests/test_gradescope.py runs the real thing end to end.
 """
+import json
 import os
 from pathlib import Path
 
@@ -127,3 +128,16 @@ def test_the_prepared_course_is_not_changed_by_grading(layout, monkeypatch):
     grade_submission(layout, config(allow_no_sandbox=True))
     assert not (layout.course / "submitted").exists()
     assert os.listdir(layout.course / "solutions" / "two_layer_net")
+
+
+def test_a_results_file_is_written_even_when_no_result_can_be_made(layout, monkeypatch):
+    """If grading fails before any result exists, is there still a results.json with zero points, and an error?"""
+    def broken(*args, **kwargs):
+        raise RuntimeError("nbgrader is not installed")
+    monkeypatch.setattr(gradescope_run, "grade_submission", broken)
+    monkeypatch.setenv("AUTOGRADER_ROOT", str(layout.root))
+    (layout.source / "gradescope_config.json").write_text(json.dumps(config(allow_no_sandbox=False)))
+    with pytest.raises(RuntimeError):
+        gradescope_run.main([])
+    record = json.loads(layout.results.read_text())
+    assert record["score"] == 0 and record["tests"] == [] and "RuntimeError" in record["output"]
