@@ -43,7 +43,8 @@ def _setup_outside_the_kit(uses_cifar10=$cifar10,
     wheels = sorted(glob.glob("nn_helpers-*.whl"))
     source = wheels[-1] if wheels else f"nn-helpers @ git+{KIT_REPOSITORY}" if KIT_REPOSITORY else ""
     fix = (f"put the helper wheel nn_helpers-*.whl from your instructor in {os.getcwd()} (on Colab: "
-           "the Files pane, Upload) or set KIT_REPOSITORY above, then run this cell again")
+           "the Files pane, Upload) or set KIT_REPOSITORY above, then run this cell again "
+           "(in the kit's own folder, choose the kernel of its .venv instead)")
     if not source:
         raise ModuleNotFoundError(f"The helper package nn_helpers is not installed. Fix: {fix}.")
     print(f"Installing nn_helpers from {source}")
