@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # so `make demo` or `make test` alone set up a fresh clone (and again after the pins change).
 SETUP_DONE := $(VENV)/.setup-done
 
-.PHONY: setup test test-fast adequacy demo release check-release validate grade export feedback report benchmark benchmark-sandbox clean
+.PHONY: setup test test-fast adequacy demo release check-release validate grade export feedback report gradescope benchmark benchmark-sandbox clean
 
 setup:          ## create .venv, install the pinned packages, fetch and verify CIFAR-10
 	bash setup.sh
@@ -47,6 +47,9 @@ feedback: $(SETUP_DONE)       ## one HTML feedback page per student in feedback_
 
 report: $(SETUP_DONE)         ## per-student and per-test tables in the terminal, charts in reports/
 	$(PYTHON) -m autograder report
+
+gradescope: $(SETUP_DONE)     ## autograder.zip: this course's autograder for Gradescope (see --help for limits and the sandbox)
+	$(PYTHON) -m autograder gradescope
 
 benchmark: $(SETUP_DONE)      ## serial nbgrader autograde against `grade` on 20 submissions (takes most of an hour)
 	$(PYTHON) benchmarks/grading_speed.py

@@ -10,6 +10,7 @@ import importlib
 import sys
 
 VERBS = ("release", "validate", "grade", "export", "feedback", "report", "demo", "adequacy")
+VERBS += ("gradescope",)
 
 
 def build_parser() -> argparse.ArgumentParser:

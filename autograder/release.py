@@ -1,7 +1,8 @@
 """`release`: generate the student release from the reference notebooks, and check it for drift.
 
 The committed assignment/ is a golden output of solutions/: it must equal what
-nbgrader's generate step makes from them right now.
+nbgrader's generate step makes from them right now. Releasing first writes each
+notebook's setup cell (colab.py) into solutions/; a stale one is drift too.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbgrader
+from .colab import refresh_setup_cells, stale_setup_cells
+from .course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbgrader, source_notebooks
 
 
 def generate_release(dest: Path, root: Path = ROOT) -> Path:
@@ -43,18 +45,19 @@ def release_differences(committed: Path, fresh: Path) -> list[str]:
 
 
 def check_release(root: Path = ROOT) -> list[str]:
-    """Differences between the committed release and a fresh generation (empty: no drift)."""
+    """Differences between the committed release and a fresh generation, and stale setup cells (empty: no drift)."""
     with tempfile.TemporaryDirectory(prefix="fresh-release-") as scratch:
         fresh = generate_release(Path(scratch), root)
-        return release_differences(release_notebooks(root), fresh)
+        return release_differences(release_notebooks(root), fresh) + stale_setup_cells(source_notebooks(root))
 
 
 def release(root: Path = ROOT) -> list[str]:
-    """Regenerate `root`/assignment from `root`/solutions in place; return the files that changed."""
+    """Write the setup cells into `root`/solutions, regenerate `root`/assignment from it; return what changed."""
+    refreshed = [f"solutions: {name}" for name in refresh_setup_cells(source_notebooks(root))]
     target = release_notebooks(root)
     with tempfile.TemporaryDirectory(prefix="release-") as scratch:
         fresh = generate_release(Path(scratch), root)
-        changed = release_differences(target, fresh) if target.exists() else ["(new release)"]
+        changed = refreshed + (release_differences(target, fresh) if target.exists() else ["(new release)"])
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(fresh, target)
     return changed
@@ -70,7 +73,7 @@ def command(args) -> int:
         differences = check_release()
         for line in differences:
             print(f"  {line}")
-        print("assignment/ is out of date: run `make release` and commit the result." if differences
+        print("assignment/ or a setup cell is out of date: run `make release` and commit the result." if differences
               else "assignment/ matches a fresh generation from solutions/.")
         return 1 if differences else 0
     changed = release()

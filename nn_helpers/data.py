@@ -13,7 +13,8 @@ from .cifar10_files import (DIRNAME, REAL_SPEC, TEST_BATCH, TRAIN_BATCHES, Datas
 
 __all__ = ["load_CIFAR10", "get_CIFAR10_data", "find_cifar10_dir", "DatasetError"]
 
-FIX = ("run `bash datasets/get_datasets.sh` from the kit's root (setup.sh does it), "
+FIX = ("run `bash datasets/get_datasets.sh` from the kit's root (setup.sh does it); outside the kit "
+       "(Colab), `python -m nn_helpers.cifar10_fetch --dest datasets/cifar-10-batches-py`; "
        "or set CIFAR10_DIR to a cifar-10-batches-py folder")
 # The last place looked: the repo this package sits in (an editable install).
 PACKAGE_DATASETS = Path(__file__).resolve().parent.parent / "datasets" / DIRNAME

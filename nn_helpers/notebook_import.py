@@ -21,7 +21,8 @@ def load_from_notebook(notebook: str | Path, *names: str):
     path = Path(notebook)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found next to this notebook (looked in {Path.cwd()}). "
-                                "Keep all notebooks of the assignment in the same folder.")
+                                "Keep all notebooks of the assignment in the same folder (on Colab: upload "
+                                "them with the Files pane, or `%cd` to their folder on a mounted Drive).")
     namespace = {"__name__": f"notebook_{path.stem}", "np": np}
     for number, cell in _defining_cells(path):
         try:

@@ -44,3 +44,10 @@ def graded_toy_course(tmp_path_factory) -> Path:
 def trusted_grade(tmp_path):
     """Trusted scoring of one toy notebook (trusted_fixtures.py): trusted_grade(answer, ...) -> {grade_id: Verdict}."""
     return toy_grader(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def helper_wheel(tmp_path_factory) -> Path:
+    """The helper package's wheel, built once per session (pip fetches setuptools to build it)."""
+    from autograder.helper_wheel import build_wheel
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
