@@ -30,7 +30,7 @@ from .results import SubmissionResult, TestResult
 from .grading.scoring import autograded_tests
 
 REFERENCE, UNTOUCHED = "reference", "untouched_release"
-ADEQUACY_TIMEOUT = 600.0  # seconds per submission: generous, a slow CI machine must not fail a mutant
+ADEQUACY_TIMEOUT = 600.0  # CPU seconds per submission: generous, a slow CI machine must not fail a mutant
 LOADS = re.compile(r"load_from_notebook\(\s*[\"']([^\"']+\.ipynb)[\"']")
 
 
@@ -162,7 +162,7 @@ def run_adequacy(output: Path | None = None, workers: int | None = None,
     # both workers finish together.
     graded = graded_notebooks(source_notebooks(course))
     longest = sorted(CATALOGUE, key=lambda m: -len(graded[m.name]))
-    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=timeout), workers,
+    results = grade(course, ASSIGNMENT_ID, Limits(cpu_seconds=timeout), workers,
                     first=(REFERENCE, *(m.name for m in longest)))
     return judge(results)
 

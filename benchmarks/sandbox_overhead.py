@@ -32,7 +32,7 @@ def grade_demo_class(folder: Path, sandbox: bool, workers: int | None) -> tuple[
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], folder)
     build_class(folder)
     start = time.perf_counter()
-    results = grade(folder, ASSIGNMENT_ID, Limits(wall_seconds=DEMO_TIMEOUT, sandbox=sandbox), workers,
+    results = grade(folder, ASSIGNMENT_ID, Limits(cpu_seconds=DEMO_TIMEOUT, sandbox=sandbox), workers,
                     progress=False, first=GRADING_ORDER)
     wall = time.perf_counter() - start
     return wall, statistics.median(r.seconds for r in results), {r.student: r.score for r in results}

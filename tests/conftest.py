@@ -34,7 +34,7 @@ def graded_toy_course(tmp_path_factory) -> Path:
     """The toy course with its class graded (every failure kind) plus one crashed worker."""
     course = make_course(tmp_path_factory.mktemp("course") / "course", cell_timeout=10)
     make_class(course)
-    grade(course, ASSIGNMENT, Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30), workers=2, progress=False,
+    grade(course, ASSIGNMENT, Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30), workers=2, progress=False,
           cifar10_dir=str(tmp_path_factory.mktemp("nodata")))
     record_crashed_worker(course)
     return course

@@ -16,7 +16,7 @@ from autograder.results import load_results, results_dir
 from conftest import CRASHED
 from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, TAMPERED, make_class, make_course
 
-LIMITS = Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30)
+LIMITS = Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30)
 
 
 def grade_toy(course, **kwargs):

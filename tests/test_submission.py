@@ -42,8 +42,8 @@ def test_nbgrader_log_reveals_dead_kernels_and_crashes():
     assert _failures_in_log("all fine", 0) == []
 
 
-def test_a_submission_past_its_wall_clock_is_stopped_and_scores_zero(tmp_path):
-    """Is a submission that outlives its wall-clock limit killed, flagged 'timeout', and given no points?
+def test_a_submission_past_its_cpu_budget_is_stopped_and_scores_zero(tmp_path):
+    """Is a submission that uses more than its CPU budget killed, flagged 'timeout', and given no points?
 
     (nbgrader copies the notebooks before executing them; the unexecuted copy left behind
     by the kill must not count as a notebook whose tests all passed.)
@@ -51,10 +51,10 @@ def test_a_submission_past_its_wall_clock_is_stopped_and_scores_zero(tmp_path):
     course = make_course(tmp_path / "course", cell_timeout=600)
     folder = submit(course, "eve", BODIES["eve"])
     task = GradeTask("eve", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
-                     Limits(wall_seconds=8, memory_bytes=2 * 2 ** 30))
+                     Limits(cpu_seconds=8, memory_bytes=2 * 2 ** 30))
     execution = run_submission(task)
     assert execution.result.status == "timeout"
-    assert "8 s limit" in execution.result.reason
+    assert "used more than 8 s of CPU time" in execution.result.reason
     assert execution.result.score == 0.0 and execution.notebooks == {}
     assert execution.result.seconds < 60
 
@@ -94,7 +94,7 @@ def test_the_sandbox_hides_the_course_and_the_network(tmp_path, sandbox):
                          other=str(other))
     folder = submit(course, "zed", probe)
     task = GradeTask("zed", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
-                     Limits(wall_seconds=120, sandbox=sandbox))
+                     Limits(cpu_seconds=120, sandbox=sandbox))
     execution = run_submission(task)
     output = execution.notebooks[NOTEBOOK]
     for seen in ("uid is root", "gradebook readable", "solutions listed", "other submission listed"):
