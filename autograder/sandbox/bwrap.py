@@ -34,6 +34,9 @@ SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/hosts",
               "/etc/nsswitch.conf", "/etc/fonts")
 KIT_CODE = ("autograder", "nn_helpers")
+# Kernel settings that forbid unprivileged user namespaces: (setting, the forbidding value, the fix)
+USERNS_SETTINGS = (("kernel.unprivileged_userns_clone", "0", "1"), ("user.max_user_namespaces", "0", "15000"),
+                   ("kernel.apparmor_restrict_unprivileged_userns", "1", "0"))
 KIT_PRIVATE = ("solutions", ".git", "gradebook.db", "submitted", "autograded", "feedback", "grading", "exports",
                "feedback_html", "reports", "source")
 
@@ -46,8 +49,12 @@ def tool(name: str) -> str:
     return path
 
 
-def missing() -> str | None:
-    """What this machine lacks for bubblewrap sandboxes, and how to fix it; None if nothing."""
+def missing(proc_sys: Path = Path("/proc/sys")) -> str | None:
+    """What this machine lacks for bubblewrap sandboxes, and how to fix it; None if nothing.
+
+    Run as an ordinary user, bwrap needs unprivileged user namespaces: the kernel settings
+    under `proc_sys` that can forbid them are read.
+    """
     if shutil.which("bwrap", path=SYSTEM_PATH) is None:
         return "bubblewrap is not installed: `apt-get install bubblewrap` (or your distribution's bubblewrap package)"
     tools = [name for name in ("prlimit", "setpriv") if shutil.which(name, path=SYSTEM_PATH) is None]
@@ -55,13 +62,10 @@ def missing() -> str | None:
         return f"{' and '.join(tools)} not found: `apt-get install util-linux`"
     if os.geteuid() == 0:
         return None
-    settings = {"kernel.unprivileged_userns_clone": "1", "user.max_user_namespaces": "15000",
-                "kernel.apparmor_restrict_unprivileged_userns": "0"}
-    for key, fix in settings.items():
-        path = Path("/proc/sys") / key.replace(".", "/")
-        value = path.read_text().strip() if path.exists() else None
-        if value is not None and (value == "0") == (fix != "0"):
-            return (f"unprivileged user namespaces are disabled ({key} = {value}): `sysctl {key}={fix}` as root "
+    for key, forbidding, fix in USERNS_SETTINGS:
+        path = proc_sys / key.replace(".", "/")
+        if path.exists() and path.read_text().strip() == forbidding:
+            return (f"unprivileged user namespaces are disabled ({key} = {forbidding}): `sysctl {key}={fix}` as root "
                     "(or run the grader as root)")
     return None
 
@@ -115,22 +119,25 @@ def _mounts(scratch: Path, size: int, visible) -> list[str]:
 def _binds(scratch: Path, visible) -> list[tuple[Path, Path, bool]]:
     """(source, target, writable) for each folder bound in, parents before what they hold.
 
-    A folder reached through a symbolic link is bound at its real path and at the path
-    it was named by (so that a venv's `.venv` link, or a dataset's, still leads to it).
+    Each folder is bound at its real path. One named through a symbolic link (a venv's
+    `.venv`, a dataset's link) is bound at the name too, unless a bound folder holds the
+    link itself, which then leads to the real path.
     """
     wanted = [(Path(sys.base_prefix), False), (Path(sys.prefix), False),
               *((ROOT / name, False) for name in KIT_CODE), *((Path(path), False) for path in visible),
               (scratch, True)]
+    system = [Path(folder) for folder in SYSTEM if os.path.isdir(folder) and not os.path.islink(folder)]
+    real = sorted({(path.resolve(), path.resolve(), writable) for path, writable in wanted
+                   if path.resolve().exists() and not any(path.resolve().is_relative_to(s) for s in system)},
+                  key=lambda bind: (len(bind[1].parts), str(bind[1])))
+    named = [(path.resolve(), Path(os.path.abspath(path)), writable) for path, writable in wanted
+             if Path(os.path.abspath(path)) != path.resolve() and path.resolve().exists()]
     binds: list[tuple[Path, Path, bool]] = []
-    for path, writable in wanted:
-        real = path.resolve()
-        for target in dict.fromkeys([real, Path(os.path.abspath(path))]):
-            if not real.exists() or any(target.is_relative_to(folder) for folder in SYSTEM if os.path.isdir(folder)
-                                        and not os.path.islink(folder)):
-                continue   # the system's folders are bound already
-            if not any(target.is_relative_to(t) and s / target.relative_to(t) == real and w == writable
-                       for s, t, w in binds):
-                binds.append((real, target, writable))
+    for source, target, writable in real + [bind for bind in named
+                                             if not any(bind[1].is_relative_to(t) for _, t, _ in real)]:
+        if not any(target.is_relative_to(t) and s / target.relative_to(t) == source and w == writable
+                   for s, t, w in binds):
+            binds.append((source, target, writable))
     return sorted(binds, key=lambda bind: len(bind[1].parts))
 
 
