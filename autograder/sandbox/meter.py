@@ -103,7 +103,8 @@ class TreeMeter:
 
     def _update(self, stats: list[Stat]) -> None:
         for stat in stats:
-            self._own[stat.pid, stat.started] = stat.own
+            key = stat.pid, stat.started
+            self._own[key] = max(self._own.get(key, 0.0), stat.own)
         live = sum(stat.own + stat.children for stat in stats)
         self._seconds = max(self._seconds, live, sum(self._own.values()))
         self._read_at = time.monotonic()
