@@ -18,6 +18,8 @@ from autograder.grading.submission import Limits
 from autograder.grade import grade
 from autograder.quality.mutants import BY_NAME, write_mutant, write_reference
 
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
 HONEST = "honest"
 CELL_TIMEOUT = 10
 

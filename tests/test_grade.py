@@ -16,11 +16,19 @@ from autograder.results import load_results, results_dir
 from conftest import CRASHED
 from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, TAMPERED, make_class, make_course
 
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]   # grades the toy class with its sandbox
+
 LIMITS = Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30)
 
 
 def grade_toy(course, **kwargs):
-    return grade(course, ASSIGNMENT, LIMITS, workers=2, progress=False, cifar10_dir=str(course), **kwargs)
+    return grade(course, ASSIGNMENT, LIMITS, workers=2, progress=False, cifar10_dir=no_data(course), **kwargs)
+
+
+def no_data(course: Path) -> str:
+    """An empty folder for the dataset beside the course (the sandbox shows it: never the course itself)."""
+    (course.parent / "nodata").mkdir(exist_ok=True)
+    return str(course.parent / "nodata")
 
 
 def gradebook_scores(course):
@@ -140,7 +148,7 @@ def test_dask_cluster_grades_the_same_as_the_local_pool(tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None, host="127.0.0.1") as cluster:
         results = grade(remote, ASSIGNMENT, LIMITS, scheduler=cluster.scheduler_address, progress=False,
-                        cifar10_dir=str(remote))
+                        cifar10_dir=no_data(remote))
     assert comparable(results) == expected
 
 

@@ -70,6 +70,7 @@ def test_a_file_the_notebook_saved_is_read_by_its_name_from_the_graders_copy(tru
     assert Path.cwd() != tmp_path / "saved"
 
 
+@pytest.mark.sandbox
 def test_the_worker_runs_in_the_sandbox(trusted_grade):
     probe = ANSWER.replace('    return x * factor', '    import socket\n'
                            '    socket.create_connection(("1.1.1.1", 80), timeout=2)\n    return x * factor')
