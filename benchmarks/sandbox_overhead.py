@@ -6,7 +6,7 @@ Each round grades two fresh copies of the demo's course and class (autograder/de
 the reference, the untouched release, three seeded bugs, a notebook that loops forever,
 one that exhausts memory, a corrupt one), first without the sandbox, then with it, in
 one process run on this machine. Prints the wall time of each, the median seconds per
-submission in its worker, and the ratios (sandbox on / off). Needs root (the sandbox).
+submission in its worker, and the ratios (sandbox on / off). Needs bubblewrap (the sandbox).
 """
 from __future__ import annotations
 
