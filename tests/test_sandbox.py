@@ -81,10 +81,16 @@ os.wait()
 os.read(read, 1)                       # EOF once both orphans have ended
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 child(1.0); child(1.0)                 # reaped by the kernel, added to nobody's time
-time.sleep(0.5)
-while len(os.listdir("/proc/self/task")) > 1 or any(open(f"/proc/{p}/stat").read().split()[3] == str(os.getpid())
-                                                    for p in os.listdir("/proc") if p.isdigit()):
-    time.sleep(0.1)                    # until no child of ours is left
+def children_left():
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid()):
+                return True
+        except OSError:                # it ended meanwhile
+            pass
+    return False
+while children_left():
+    time.sleep(0.1)
 open("done", "w").close()
 time.sleep(2)
 """

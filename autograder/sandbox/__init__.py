@@ -30,6 +30,7 @@ as a context manager it starts and, on leaving, stops and waits.
 """
 from .check import sandbox_unavailable
 from .ending import SandboxRun
-from .runner import MAX_OUTPUT, WALL_FACTOR, Sandbox, SandboxLimits, run
+from .limits import WALL_FACTOR, SandboxLimits
+from .runner import MAX_OUTPUT, Sandbox, run
 
 __all__ = ["MAX_OUTPUT", "WALL_FACTOR", "Sandbox", "SandboxLimits", "SandboxRun", "run", "sandbox_unavailable"]

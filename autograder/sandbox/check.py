@@ -5,7 +5,8 @@ import tempfile
 from pathlib import Path
 
 from .bwrap import missing
-from .runner import Sandbox, SandboxLimits
+from .limits import SandboxLimits
+from .runner import Sandbox
 
 
 def sandbox_unavailable() -> str | None:

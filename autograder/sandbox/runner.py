@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import secrets
 import select
@@ -23,35 +22,20 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from .bwrap import bwrap_command, tool
 from .cgroup import MemoryCap
 from .ending import SandboxRun, describe
+from .limits import SandboxLimits
 from .meter import TreeMeter
+from .plumbing import chown_tree, read_init, read_marker
 
 MAX_OUTPUT = 2 ** 20   # bytes of output kept (the tail)
-WALL_FACTOR = 10       # the wall-clock backstop, in CPU budgets
 POLL_SECONDS = 0.2
-SETUP_SECONDS = 60
 FIRST_UID = 200_000    # run as root, each sandbox's command gets a uid of its own from here
 DEFAULT_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 _uids = itertools.count()
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    """What one command may use."""
-    cpu_seconds: float = 900.0         # CPU time of its whole process tree
-    wall_seconds: float | None = None  # the backstop for code that waits; None: WALL_FACTOR * cpu_seconds
-    memory_bytes: int = 6 * 2 ** 30    # the cgroup's memory.max, else RLIMIT_AS of each process (cgroup.py)
-    max_processes: int = 256           # RLIMIT_NPROC: processes and threads (sandboxed only)
-    max_file_bytes: int = 2 * 2 ** 30  # RLIMIT_FSIZE, and the size of each private tmpfs (sandboxed only)
-
-    @property
-    def wall(self) -> float:
-        return WALL_FACTOR * self.cpu_seconds if self.wall_seconds is None else self.wall_seconds
 
 
 class Sandbox:
@@ -70,7 +54,7 @@ class Sandbox:
         self._kind: str | None = None        # why the watcher killed it: cpu, wall, stopped
         self._done = threading.Event()
         self._result: SandboxRun | None = None
-        self._wake_r, self._wake_w = os.pipe()
+        self._wake_r = self._wake_w = None     # stop() wakes the watcher through this pipe
 
     # --- the caller's side ----------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -79,10 +63,11 @@ class Sandbox:
         Call it from a thread that outlives the sandbox: bubblewrap's --die-with-parent
         ends the sandbox when the thread that started it ends.
         """
+        self._wake_r, self._wake_w = os.pipe()
         if self.isolate:
             self._cap = MemoryCap.create(self.limits.memory_bytes)
         if self.uid is not None:
-            _chown_tree(self.scratch, self.uid, self.uid)
+            chown_tree(self.scratch, self.uid, self.uid)
         try:
             self._spawn()
         except BaseException:
@@ -102,7 +87,7 @@ class Sandbox:
 
     def stop(self) -> None:
         """Kill the command and everything it started (reported as stopped, unless it had ended)."""
-        if not self._done.is_set():
+        if not self._done.is_set() and self._wake_w is not None:
             with contextlib.suppress(OSError):
                 os.write(self._wake_w, b"x")
 
@@ -151,14 +136,14 @@ class Sandbox:
         self._meter = TreeMeter(self.pid, session=None if self.isolate else self.pid)
         try:
             if self.isolate:
-                init = _read_init(info[0])
+                init = read_init(info[0])
                 with contextlib.suppress(OSError, TypeError):
                     self._init = os.pidfd_open(init)
                 if self._cap is not None and init is not None:
                     for pid in (self.pid, init):
                         self._cap.add(pid)
                     os.write(block[1], b"x")
-            self._head, ready = _read_marker(self._output, marker.encode())
+            self._head, ready = read_marker(self._output, marker.encode())
             if not ready:
                 self._kill()
                 self._reap()
@@ -175,6 +160,21 @@ class Sandbox:
 
     # --- the watcher ----------------------------------------------------------------------
     def _watch(self) -> None:
+        try:
+            self._drain_and_meter()
+        except BaseException as error:   # a fault of the grader's own: end the command, never hang a caller
+            self._kill()
+            with contextlib.suppress(OSError):
+                self._reap()
+            if not self._done.is_set():
+                words = f"was stopped: the sandbox's watcher failed ({type(error).__name__}: {error})"
+                self._result = SandboxRun(None, "", words, "stopped", self._meter.add(0.0))
+                with contextlib.suppress(OSError):
+                    self._clean_up()
+                self._done.set()
+            raise
+
+    def _drain_and_meter(self) -> None:
         tail, received, status, drain_until = bytearray(self._head), len(self._head), None, 0.0
         waiting = [self._output, self._pidfd, self._wake_r]
         next_check = time.monotonic()
@@ -254,9 +254,10 @@ class Sandbox:
         if self._cap is not None:
             self._cap.remove()
         if self.uid is not None:
-            _chown_tree(self.scratch, os.geteuid(), os.getegid())
+            with contextlib.suppress(FileNotFoundError):   # the caller may have removed it
+                chown_tree(self.scratch, os.geteuid(), os.getegid())
         for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, TypeError):
                 os.close(fd)
 
 
@@ -268,33 +269,3 @@ def run(command: list[str], scratch: Path, limits: SandboxLimits = SandboxLimits
             if stop.is_set():
                 sandbox.stop()
     return sandbox.wait()
-
-
-def _read_init(info: int) -> int | None:
-    """bwrap's process 1, from the JSON bwrap writes to its info descriptor (None if bwrap ended first)."""
-    text = b""
-    while select.select([info], [], [], SETUP_SECONDS)[0] and (chunk := os.read(info, 4096)):
-        text += chunk
-    with contextlib.suppress(ValueError, KeyError, TypeError):
-        return int(json.loads(text)["child-pid"])
-    return None
-
-
-def _read_marker(output: int, marker: bytes) -> tuple[bytes, bool]:
-    """Read `output` up to the marker line: (what came before it, whether it came)."""
-    data = b""
-    while marker + b"\n" not in data and select.select([output], [], [], SETUP_SECONDS)[0]:
-        chunk = os.read(output, 2 ** 16)
-        if not chunk:
-            return data, False
-        data += chunk
-    before, found, after = data.partition(marker + b"\n")
-    return before + after, bool(found)
-
-
-def _chown_tree(root: Path, uid: int, gid: int) -> None:
-    """chown root and everything under it, never following a symbolic link."""
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
-    os.chown(root, uid, gid)
