@@ -100,7 +100,7 @@ def run_submission(task: GradeTask) -> Execution:
         # kill, the copies not yet executed are there too, and a test cell without output would pass.
         notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(autograded.glob("*.ipynb"))
                      if was_executed(p)}
-        failures += _score_in_grader(task, course, submitted, autograded, notebooks, flags)
+        failures += _score_in_grader(task, submitted, autograded, notebooks, flags)
     tests, found = score_notebooks(source, notebooks, failures)
     result = SubmissionResult(task.student, task.assignment, fingerprint(Path(task.submission_dir)),
                               tests, failures + found, round(time.perf_counter() - start, 1), flags)
@@ -110,7 +110,7 @@ def run_submission(task: GradeTask) -> Execution:
 TIMED_OUT = "TimeoutError: a cell before the tests ran past the time limit in the notebook's run, so the tests were not run"
 
 
-def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded: Path,
+def _score_in_grader(task: GradeTask, submitted: Path, autograded: Path,
                      notebooks: dict[str, str], flags: list[Flag]) -> list[Failure]:
     """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`."""
     limits = task.limits
