@@ -123,6 +123,7 @@ def adequacy_verdicts(tmp_path_factory):
 
 
 @pytest.mark.adequacy
+@pytest.mark.sandbox
 @pytest.mark.parametrize("student", [REFERENCE, UNTOUCHED] + [m.name for m in CATALOGUE])
 def test_graded_as_it_must_be(adequacy_verdicts, student):
     """Is this submission of the adequacy class graded exactly as it must be (see adequacy.py)?"""

@@ -86,6 +86,25 @@ def test_the_root_holds_only_the_system_python_the_kit_and_scratch(tmp_path):
 
 
 @pytest.mark.sandbox
+def test_a_visible_folder_is_read_only_at_its_name_and_its_real_path(tmp_path):
+    """Is a visible folder named through a symbolic link (the kit's dataset link) readable there and at its real path?"""
+    with planted("/var/tmp", "data", "batch") as batch:
+        link = tmp_path / "datasets" / "cifar"
+        link.parent.mkdir()
+        link.symlink_to(batch.parent)
+        ran = sandboxed(f"""
+            import json, os
+            found = [open({str(link / "batch")!r}).read(), open({str(batch)!r}).read()]
+            try:
+                open({str(link / "new")!r}, "w")
+            except OSError as error:
+                found.append(error.strerror)
+            print(json.dumps(found))
+            """, tmp_path / "scratch", visible=[link])
+    assert json.loads(ran.output) == [SECRET, SECRET, "Read-only file system"]
+
+
+@pytest.mark.sandbox
 def test_the_kits_private_parts_stay_hidden_inside_a_visible_folder(tmp_path):
     """When a caller makes the whole kit visible, are its solutions/ and .git still hidden, the rest readable?"""
     ran = sandboxed(f"""
