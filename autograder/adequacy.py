@@ -36,7 +36,7 @@ from .results import SubmissionResult
 from .grading.scoring import autograded_tests
 
 REFERENCE, UNTOUCHED = "reference", "untouched_release"
-ADEQUACY_TIMEOUT = 600.0  # seconds per submission: generous, a slow CI machine must not fail a mutant
+ADEQUACY_TIMEOUT = 600.0  # CPU seconds per submission: generous, a slow CI machine must not fail a mutant
 LOADS = re.compile(r"load_from_notebook\(\s*[\"']([^\"']+\.ipynb)[\"']")
 PARTS = ("quick", "training")
 
@@ -183,7 +183,7 @@ def run_adequacy(output: Path | None = None, workers: int | None = None, timeout
     # The longest first (the reference, then the mutants graded on the most notebooks), so that
     # both workers finish together.
     longest = sorted(graded, key=lambda s: (s != REFERENCE, -len(graded[s])))
-    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=timeout), workers, first=tuple(longest))
+    results = grade(course, ASSIGNMENT_ID, Limits(cpu_seconds=timeout), workers, first=tuple(longest))
     return judge(results, graded)
 
 

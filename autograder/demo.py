@@ -30,7 +30,7 @@ MISBEHAVING = (
            "def grid_search(", "copies = []\nwhile True:  # 'augment' the data by keeping every copy\n"
                                "    copies.append(data[\"X_train\"] * 1.0)\n\n\ndef grid_search("),
 )
-DEMO_TIMEOUT = 200.0  # seconds per submission: the reference needs about 90-150 s on one core
+DEMO_TIMEOUT = 200.0  # CPU seconds per submission: the reference needs about 90-150 s on one core
 # Seconds per cell in the demo's course: its slowest cell, notebook 6's training, takes about 25 s.
 # The looping notebook is stopped at this limit and the rest of that submission still graded.
 DEMO_CELL_TIMEOUT = 90
@@ -40,7 +40,7 @@ GRADING_ORDER = ("loops_forever", "reference", "exhausts_memory")
 
 def demo_limits(timeout: float = DEMO_TIMEOUT) -> Limits:
     """The demo's grading limits (the benchmarks grade its class with the same)."""
-    return Limits(wall_seconds=timeout)
+    return Limits(cpu_seconds=timeout)
 
 
 def build_class(course: Path, assignment: str = ASSIGNMENT_ID) -> dict[str, str]:
@@ -75,7 +75,7 @@ def run_demo(output: Path | None = None, workers: int | None = None, timeout: fl
     print("2. the simulated class:")
     for student, what in build_class(course).items():
         print(f"     {student:<28} {what}")
-    print(f"3. grade: every submission in its own process, at most {timeout:.0f} s each "
+    print(f"3. grade: every submission in its own process, at most {timeout:.0f} s of CPU time each "
           f"({DEMO_CELL_TIMEOUT} s a cell)")
     grade(course, ASSIGNMENT_ID, demo_limits(timeout), workers, first=GRADING_ORDER)
     written = export(course, ASSIGNMENT_ID)
@@ -93,7 +93,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--output", type=Path, default=None, help="course folder to create (default: a new temporary folder)")
     parser.add_argument("--workers", type=int, default=None, help="parallel submissions (default: one per core)")
     parser.add_argument("--timeout", type=float, default=DEMO_TIMEOUT,
-                        help=f"seconds a whole submission may run (default: {DEMO_TIMEOUT:.0f})")
+                        help=f"CPU seconds a whole submission may use (default: {DEMO_TIMEOUT:.0f})")
 
 
 def command(args) -> int:

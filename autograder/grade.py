@@ -23,7 +23,7 @@ from .course import ASSIGNMENT_ID, RELEASE_DIR, SOURCE_DIR, add_course_arguments
 from .grading.submission import Execution, GradeTask, Limits, fingerprint, run_submission
 from .grading.gradebook_writer import GradebookWriter
 from .results import Failure, SubmissionResult, load_results, results_dir
-from .sandbox import sandbox_unavailable
+from .sandbox import WALL_FACTOR, sandbox_unavailable
 from .grading.scoring import score_notebooks
 
 
@@ -152,12 +152,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="parallel submissions (default: one per core)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="grade on a Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of locally")
-    parser.add_argument("--timeout", type=float, default=defaults.wall_seconds,
-                        help=f"seconds a whole submission may run (default: {defaults.wall_seconds:.0f})")
+    parser.add_argument("--timeout", type=float, default=defaults.cpu_seconds,
+                        help=f"CPU seconds a whole submission may use, every notebook together (default: "
+                             f"{defaults.cpu_seconds:.0f}); code that waits instead is stopped after "
+                             f"{WALL_FACTOR} times as long on the clock")
     parser.add_argument("--memory", type=float, default=defaults.memory_bytes / 2 ** 30,
                         help=f"GiB of memory a submission may use (default: {defaults.memory_bytes / 2 ** 30:.0f})")
     parser.add_argument("--test-timeout", type=float, default=defaults.test_seconds,
-                        help=f"seconds each test may take when the grader runs it (default: {defaults.test_seconds:.0f})")
+                        help=f"CPU seconds each test may use when the grader runs it (default: "
+                             f"{defaults.test_seconds:.0f}; the same wall-clock backstop)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded already")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run submissions without the sandbox (only for code you trust: see the README's threat model)")
@@ -165,7 +168,7 @@ def add_arguments(parser) -> None:
 
 
 def command(args) -> int:
-    limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), sandbox=not args.no_sandbox,
+    limits = Limits(cpu_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), sandbox=not args.no_sandbox,
                     test_seconds=args.test_timeout)
     try:
         results = grade(Path(args.course), args.assignment, limits, args.workers, args.scheduler, args.force,

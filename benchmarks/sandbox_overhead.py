@@ -6,7 +6,7 @@ Each round grades two fresh copies of the demo's course and class (autograder/de
 the reference, the untouched release, three seeded bugs, a notebook that loops forever,
 one that exhausts memory, a corrupt one), first without the sandbox, then with it, in
 one process run on this machine. Prints the wall time of each, the median seconds per
-submission in its worker, and the ratios (sandbox on / off). Needs root (the sandbox).
+submission in its worker, and the ratios (sandbox on / off). Needs bubblewrap (the sandbox).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def grade_demo_class(folder: Path, sandbox: bool, workers: int | None) -> tuple[
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], folder)
     build_class(folder)
     start = time.perf_counter()
-    results = grade(folder, ASSIGNMENT_ID, Limits(wall_seconds=DEMO_TIMEOUT, sandbox=sandbox), workers,
+    results = grade(folder, ASSIGNMENT_ID, Limits(cpu_seconds=DEMO_TIMEOUT, sandbox=sandbox), workers,
                     progress=False, first=GRADING_ORDER)
     wall = time.perf_counter() - start
     return wall, statistics.median(r.seconds for r in results), {r.student: r.score for r in results}

@@ -4,6 +4,7 @@ Grading the toy class takes about half a minute, so it happens once per test ses
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from autograder.grading.gradebook_writer import GradebookWriter
 from autograder.grade import crashed_execution, grade
 from autograder.results import SubmissionResult
 from course_fixtures import ANSWER, ASSIGNMENT, make_class, make_course, submit
+from sandbox_fixtures import require_sandbox, unavailable
 from trusted_fixtures import toy_grader
 
 # The toy class covers every failure kind but "error" (nbgrader or a grading worker failing),
@@ -29,12 +31,19 @@ def record_crashed_worker(course: Path, student: str = CRASHED) -> SubmissionRes
     return execution.result
 
 
+def pytest_runtest_setup(item):
+    """A test marked `sandbox` is skipped where sandboxes cannot be made, and fails when CI=true."""
+    if item.get_closest_marker("sandbox"):
+        require_sandbox(unavailable(), os.environ.get("CI") == "true")
+
+
 @pytest.fixture(scope="session")
 def graded_toy_course(tmp_path_factory) -> Path:
     """The toy course with its class graded (every failure kind) plus one crashed worker."""
+    require_sandbox(unavailable(), os.environ.get("CI") == "true")   # grading sandboxes every submission
     course = make_course(tmp_path_factory.mktemp("course") / "course", cell_timeout=10)
     make_class(course)
-    grade(course, ASSIGNMENT, Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30), workers=2, progress=False,
+    grade(course, ASSIGNMENT, Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30), workers=2, progress=False,
           cifar10_dir=str(tmp_path_factory.mktemp("nodata")))
     record_crashed_worker(course)
     return course

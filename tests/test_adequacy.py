@@ -156,6 +156,7 @@ CASES = [pytest.param(part, student, marks=pytest.mark.adequacy if part == "quic
          for part in PARTS for student in graded_notebooks(source_notebooks(), part)]
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize("part, student", CASES)
 def test_graded_as_it_must_be(adequacy_judgements, part, student):
     """Is this submission of the adequacy class graded exactly as it must be, in this part (see adequacy.py)?"""

@@ -18,6 +18,8 @@ from autograder.grading.submission import Limits
 from autograder.grade import grade
 from autograder.quality.mutants import BY_NAME, write_mutant, write_reference
 
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
 HONEST = "honest"
 CELL_TIMEOUT = 10
 
@@ -43,7 +45,7 @@ def attack_results(tmp_path_factory):
         config.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}\n")
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], course)
     build_attack_class(course)
-    results = grade(course, ASSIGNMENT_ID, Limits(wall_seconds=180, memory_bytes=2 * 2 ** 30, test_seconds=CELL_TIMEOUT), workers=2,
+    results = grade(course, ASSIGNMENT_ID, Limits(cpu_seconds=180, memory_bytes=2 * 2 ** 30, test_seconds=CELL_TIMEOUT), workers=2,
                     progress=False, cifar10_dir=str(tmp_path_factory.mktemp("nodata")))
     return {result.student: result for result in results}
 

@@ -9,7 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.grading.cell_budget import STOPPED, WALL_FACTOR, CpuBudgetExecute, config_lines, tree_cpu_seconds
+from autograder.grading.cell_budget import STOPPED, WALL_FACTOR, CpuBudgetExecute, config_lines
 
 # About 1.5 s of CPU on this kind of machine: a fixed amount of work, whatever the load.
 WORK = "total = 0\nfor i in range(12_000_000):\n    total += i % 7\nprint(total)"
@@ -56,21 +56,6 @@ def test_a_busy_machine_slows_a_cell_but_does_not_stop_it(tmp_path, busy_machine
     cells, seconds = run_cells(tmp_path, [WORK, "while True:\n    pass"], 6.0, 6.0 * WALL_FACTOR)
     assert errors(cells[0]) == [], errors(cells[0])
     assert errors(cells[1])[0][0] == STOPPED and "CPU time" in errors(cells[1])[0][1]
-
-
-def test_the_cpu_of_children_that_ended_is_counted():
-    """Do children that burned CPU and were reaped still count for the tree they belonged to?"""
-    burn = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass"
-    parent = subprocess.Popen([sys.executable, "-c",
-                               "import subprocess, sys, time\n"
-                               f"for _ in range(2): subprocess.run([sys.executable, '-c', {burn!r}])\n"
-                               "print('done', flush=True)\ntime.sleep(30)"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert parent.stdout.readline() == "done\n"
-        assert tree_cpu_seconds(parent.pid) >= 1.2
-    finally:
-        parent.kill()
-        parent.wait()
 
 
 def test_the_courses_cell_timeout_becomes_the_cpu_budget(tmp_path):

@@ -19,11 +19,19 @@ from autograder.results import load_results, results_dir
 from conftest import CRASHED
 from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, TAMPERED, make_class, make_course
 
-LIMITS = Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30)
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]   # grades the toy class with its sandbox
+
+LIMITS = Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30)
 
 
 def grade_toy(course, **kwargs):
-    return grade(course, ASSIGNMENT, LIMITS, workers=2, progress=False, cifar10_dir=str(course), **kwargs)
+    return grade(course, ASSIGNMENT, LIMITS, workers=2, progress=False, cifar10_dir=no_data(course), **kwargs)
+
+
+def no_data(course: Path) -> str:
+    """An empty folder for the dataset beside the course (the sandbox shows it: never the course itself)."""
+    (course.parent / "nodata").mkdir(exist_ok=True)
+    return str(course.parent / "nodata")
 
 
 def gradebook_scores(course):
@@ -141,7 +149,7 @@ def test_a_real_dask_cluster_with_threaded_workers_grades_the_same_as_the_local_
     shutil.copytree(local, remote)
     expected = comparable(grade_toy(local))
     with dask_cluster(tmp_path, workers=2, threads=2) as address:
-        results = grade(remote, ASSIGNMENT, LIMITS, scheduler=address, progress=False, cifar10_dir=str(remote))
+        results = grade(remote, ASSIGNMENT, LIMITS, scheduler=address, progress=False, cifar10_dir=no_data(remote))
     assert comparable(results) == expected
 
 

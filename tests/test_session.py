@@ -4,6 +4,9 @@ Driven through run_trusted_tests on the toy notebook of trusted_fixtures.py.
 """
 from __future__ import annotations
 
+import time
+
+import pytest
 
 from autograder.trusted.proxies import RemoteError, remote_error
 from autograder.trusted.tests import Verdict
@@ -21,16 +24,33 @@ def test_an_exception_keeps_its_builtin_class_and_says_where_it_was_raised(trust
 
 
 def test_a_function_that_loops_forever_times_out_and_the_next_test_gets_a_fresh_worker(trusted_grade):
+    """Is a test whose function loops stopped at its 3 s of CPU time, saying so, and the next test served afresh?"""
     looping = ANSWER.replace('    return x * factor', '    while True:\n        pass')
     verdicts = trusted_grade(looping, seconds=3.0)
-    assert verdicts["test_scale"].kind == "TimeoutError"
+    assert verdicts["test_scale"] == Verdict(False, "TimeoutError: the student's code used more than 3 s of CPU time "
+                                                    "in one test and was stopped", "TimeoutError")
     assert verdicts["test_counter"].passed
 
 
+@pytest.mark.slow
+def test_a_function_that_sleeps_meets_the_wall_clock_backstop(trusted_grade):
+    """Is a test whose function sleeps stopped after 10 x its CPU budget on the clock, and said to be waiting?"""
+    sleeping = ANSWER.replace('    return x * factor', '    import time\n    time.sleep(600)')
+    start = time.monotonic()
+    verdicts = trusted_grade(sleeping, seconds=1.5)
+    assert verdicts["test_scale"].message == ("TimeoutError: the student's code was stopped after 15 s of wall-clock "
+                                              "time in one test without using its CPU budget: it was waiting (sleep, "
+                                              "input, a lock)")
+    assert verdicts["test_counter"].passed and time.monotonic() - start < 40
+
+
 def test_answer_cells_that_never_finish_fail_every_test_at_once(trusted_grade):
+    """Do answer cells that loop at the top level fail every test with one reason, the worker not retried?"""
     verdicts = trusted_grade(ANSWER + "\nwhile True:\n    pass", seconds=3.0)
     assert [v.kind for v in verdicts.values()] == ["TimeoutError", "TimeoutError"]
-    assert "answer cells did not finish" in verdicts["test_counter"].message
+    assert verdicts["test_counter"].message == ("TimeoutError: the notebook's answer cells did not finish running "
+                                                "within 3 s of CPU time (is there a loop outside a function?), so "
+                                                "none of its tests could run")
 
 
 def test_a_worker_that_exits_is_reported(trusted_grade):

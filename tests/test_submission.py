@@ -1,4 +1,5 @@
 """Tests for autograder.grading.submission: one submission, alone, within its limits."""
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -6,6 +7,12 @@ import pytest
 
 from autograder.grading.submission import GradeTask, Limits, _drop_unreadable, _failures_in_log, fingerprint, run_submission
 from course_fixtures import ASSIGNMENT, BODIES, NOTEBOOK, make_course, submit
+
+
+def no_data(tmp_path: Path) -> str:
+    """An empty folder for the dataset (the sandbox shows it): never one that holds the course."""
+    (tmp_path / "nodata").mkdir(exist_ok=True)
+    return str(tmp_path / "nodata")
 
 
 def test_fingerprint_changes_with_content_and_names(tmp_path):
@@ -42,28 +49,32 @@ def test_nbgrader_log_reveals_dead_kernels_and_crashes():
     assert _failures_in_log("all fine", 0) == []
 
 
-def test_a_submission_past_its_wall_clock_is_stopped_and_scores_zero(tmp_path):
-    """Is a submission that outlives its wall-clock limit killed, flagged 'timeout', and given no points?
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_a_submission_past_its_cpu_budget_is_stopped_and_scores_zero(tmp_path):
+    """Is a submission that uses more than its CPU budget killed, flagged 'timeout', and given no points?
 
     (nbgrader copies the notebooks before executing them; the unexecuted copy left behind
     by the kill must not count as a notebook whose tests all passed.)
     """
     course = make_course(tmp_path / "course", cell_timeout=600)
     folder = submit(course, "eve", BODIES["eve"])
-    task = GradeTask("eve", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
-                     Limits(wall_seconds=8, memory_bytes=2 * 2 ** 30))
+    task = GradeTask("eve", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), no_data(tmp_path),
+                     Limits(cpu_seconds=8, memory_bytes=2 * 2 ** 30))
     execution = run_submission(task)
     assert execution.result.status == "timeout"
-    assert "8 s limit" in execution.result.reason
+    assert "used more than 8 s of CPU time" in execution.result.reason
     assert execution.result.score == 0.0 and execution.notebooks == {}
     assert execution.result.seconds < 60
 
 
+@pytest.mark.sandbox
+@pytest.mark.slow
 def test_a_correct_submission_gets_full_marks_and_its_executed_notebook(tmp_path):
     """Does a correct submission score every point and come back with its executed notebook?"""
     course = make_course(tmp_path / "course")
     folder = submit(course, "ada", BODIES["ada"])
-    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path))
+    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), no_data(tmp_path))
     execution = run_submission(task)
     assert (execution.result.score, execution.result.max_score, execution.result.status) == (3.0, 3.0, "graded")
     assert list(execution.notebooks) == [NOTEBOOK]
@@ -85,7 +96,8 @@ def square(x):
 '''
 
 
-@pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "no sandbox"])
+@pytest.mark.slow
+@pytest.mark.parametrize("sandbox", [pytest.param(True, marks=pytest.mark.sandbox), False], ids=["sandbox", "no sandbox"])
 def test_the_sandbox_hides_the_course_and_the_network(tmp_path, sandbox):
     """Can a submission see the gradebook, the hidden tests, another submission, the network, or run as root?"""
     course = make_course(tmp_path / "course")
@@ -93,8 +105,9 @@ def test_the_sandbox_hides_the_course_and_the_network(tmp_path, sandbox):
     probe = PROBE.format(gradebook=str(course / "gradebook.db"), solutions=str(course / "solutions" / ASSIGNMENT),
                          other=str(other))
     folder = submit(course, "zed", probe)
-    task = GradeTask("zed", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
-                     Limits(wall_seconds=120, sandbox=sandbox))
+    subprocess.run(["chmod", "-R", "a+rX", str(tmp_path)], check=True)   # readable by anyone: only the sandbox hides it
+    task = GradeTask("zed", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), no_data(tmp_path),
+                     Limits(cpu_seconds=120, sandbox=sandbox))
     execution = run_submission(task)
     output = execution.notebooks[NOTEBOOK]
     for seen in ("uid is root", "gradebook readable", "solutions listed", "other submission listed"):
@@ -104,6 +117,7 @@ def test_the_sandbox_hides_the_course_and_the_network(tmp_path, sandbox):
     assert execution.result.score == 3.0
 
 
+@pytest.mark.slow
 def test_a_grader_fault_scores_zero_with_the_reason_never_the_notebooks_own_verdict(tmp_path, monkeypatch):
     """If the grader cannot run a notebook's tests, do they fail with the reason (status 'error'), not pass?"""
     def broken(*args, **kwargs):
@@ -111,7 +125,7 @@ def test_a_grader_fault_scores_zero_with_the_reason_never_the_notebooks_own_verd
     monkeypatch.setattr("autograder.grading.submission.run_trusted_tests", broken)
     course = make_course(tmp_path / "course")
     folder = submit(course, "ada", BODIES["ada"])
-    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
+    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), no_data(tmp_path),
                      Limits(sandbox=False))
     result = run_submission(task).result
     assert (result.score, result.status) == (0.0, "error")

@@ -70,6 +70,7 @@ def test_a_file_the_notebook_saved_is_read_by_its_name_from_the_graders_copy(tru
     assert Path.cwd() != tmp_path / "saved"
 
 
+@pytest.mark.sandbox
 def test_the_worker_runs_in_the_sandbox(trusted_grade):
     probe = ANSWER.replace('    return x * factor', '    import socket\n'
                            '    socket.create_connection(("1.1.1.1", 80), timeout=2)\n    return x * factor')
@@ -111,7 +112,7 @@ def test_notebook_6_evaluates_the_saved_models_with_the_reference_network(tmp_pa
     saved = tmp_path / "saved"
     saved.mkdir()
     np.savez(saved / "overfit_model.npz", W1=X.T, b1=np.zeros(50), W2=W2, b2=np.zeros(10))
-    plan = WorkerPlan(tmp_path, SandboxLimits(wall_seconds=60), False, {"PATH": "/usr/bin:/bin"})
+    plan = WorkerPlan(tmp_path, SandboxLimits(cpu_seconds=60), False, {"PATH": "/usr/bin:/bin"})
     verdicts = run_trusted_tests(reference, plan, saved)
     assert verdicts["test_6_1_overfit"] == Verdict(True)
     assert verdicts["test_6_2_validation_accuracy"].message == \

@@ -67,7 +67,7 @@ def toy_grader(tmp_path: Path):
         write_notebook(submission / "toy.ipynb", answer, student_tests, extra)
         env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
                "OMP_NUM_THREADS": "1"}
-        plan = WorkerPlan(submission, SandboxLimits(wall_seconds=60, memory_bytes=2 * 2 ** 30), sandbox, env,
-                          visible=(Path(__file__).resolve().parent.parent,), test_seconds=seconds)
+        plan = WorkerPlan(submission, SandboxLimits(cpu_seconds=60, memory_bytes=2 * 2 ** 30), sandbox, env,
+                          test_seconds=seconds)
         return run_trusted_tests(reference, plan, tmp_path / "saved")
     return grade

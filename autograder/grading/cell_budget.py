@@ -11,23 +11,23 @@ wall-clock backstop (WALL_FACTOR times the budget) for a cell that waits without
 computing (sleep, input, a lock).
 
 This runs inside the sandbox, as part of the nbgrader process: it imports only nbgrader
-and the standard library.
+and the sandbox's CPU meter.
 """
 from __future__ import annotations
 
 import os
 import signal
 import threading
-from pathlib import Path
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Float
 
-WALL_FACTOR = 10          # the wall-clock backstop of a cell, in multiples of its CPU budget
+from ..sandbox.limits import WALL_FACTOR   # the wall-clock backstop, in multiples of the CPU budget
+from ..sandbox.meter import TreeMeter
+
 GRACE_SECONDS = 5.0       # CPU seconds an interrupted kernel may still use before it is killed
 POLL_SECONDS = 0.2
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STOPPED = "CellTimeoutError"
 DEFAULT_SECONDS = 240.0   # nbgrader_config.py sets Execute.timeout; this is for a course that does not
 
@@ -48,45 +48,21 @@ def config_lines() -> str:
         "c.Execute.interrupt_on_timeout = True\n")
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds (user + system) of process `root` and every live descendant, and of the children they reaped.
-
-    Read from /proc; a process that ends meanwhile counts no more (its parent's reaped-children
-    times take it over once it is reaped).
-    """
-    stats, children = {}, {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, parent = int(entry.name), int(fields[1])
-        stats[pid] = sum(int(value) for value in fields[11:15])   # utime stime cutime cstime
-        children.setdefault(parent, []).append(pid)
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += stats.get(pid, 0)
-        todo += children.get(pid, [])
-    return total / CLOCK_TICKS
-
-
 class CellWatch(threading.Thread):
     """Watches one cell: interrupts the kernel past `budget` CPU seconds, kills it GRACE_SECONDS later."""
 
     def __init__(self, kernel_pid: int, budget: float):
         super().__init__(daemon=True)
         self.kernel_pid, self.budget = kernel_pid, budget
-        self.start_cpu = tree_cpu_seconds(kernel_pid)
+        self.meter = TreeMeter(kernel_pid)
+        self.start_cpu = self.meter.seconds()
         self.used = 0.0
         self.interrupted = self.killed = False
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.wait(POLL_SECONDS):
-            self.used = tree_cpu_seconds(self.kernel_pid) - self.start_cpu
+            self.used = self.meter.seconds() - self.start_cpu
             if self.used > self.budget + GRACE_SECONDS and not self.killed:
                 self._signal(signal.SIGKILL)
                 self.killed = True

@@ -1,10 +1,11 @@
-"""Execute one submission with nbgrader, alone, within a time and memory limit.
+"""Execute one submission with nbgrader, alone, within a budget of CPU time and a memory cap.
 
 A worker (a pool process or a Dask worker) calls `run_submission`. It builds a private
 scratch nbgrader course (config, the release as its source, a gradebook holding only the
 release, the one submission, restored to the release's shape), runs `nbgrader autograde` there in a
-sandbox (sandbox.py: no network, its own uid, memory, CPU, process and wall-clock limits,
-the course's private folders hidden) and reads the executed notebooks back. Then every
+sandbox (autograder/sandbox: it sees the scratch course, the dataset, Python and the kit's
+code, nothing else; no network, its own uid; a CPU budget for its whole process tree with a
+wall-clock backstop, a memory cap, a process cap) and reads the executed notebooks back. Then every
 test is scored again in this process (trusted/tests.py), against the student's code run in a
 sandboxed worker; that verdict replaces the test cell's outcome in the executed notebook,
 so it is the grade. Nothing here touches the real gradebook: the single writer
@@ -14,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,27 +29,26 @@ from ..course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
 from . import cell_budget
 from .restore import restore_folder
 from ..results import Failure, SubmissionResult, Flag
-from ..sandbox import SandboxLimits, run_sandboxed
+from ..sandbox import SandboxLimits, SandboxRun, run
 from .scoring import answers_timed_out, apply_verdicts, autograded_tests, score_notebooks
 from ..trusted.session import WorkerPlan
 from .flags import flag_suspicious_code
 from ..trusted.tests import SAVED_FILES, Verdict, run_trusted_tests
 
-# What a submission must not see of the course it is graded in: the reference solutions and
-# hidden tests, the gradebook, every other submission and every result.
-PRIVATE = (SOURCE_DIR, "gradebook.db", "submitted", "autograded", "feedback", "grading", "exports",
-           "feedback_html", "reports", "source", ".git")
-
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-submission limits; the defaults suit the two-layer-net assignment on a laptop."""
-    wall_seconds: float = 900.0        # the whole submission (every notebook) must finish in this
-    memory_bytes: int = 6 * 2 ** 30    # address-space cap of nbgrader and its kernel
+    """Per-submission limits; the defaults suit the two-layer-net assignment on a laptop.
+
+    Time is CPU time, so a loaded machine makes grading slower but changes no score; each
+    budget has a wall-clock backstop (sandbox.WALL_FACTOR times as long) for code that waits.
+    """
+    cpu_seconds: float = 900.0         # the whole submission (every notebook, nbgrader and its kernel)
+    memory_bytes: int = 6 * 2 ** 30    # nbgrader and its kernel (see autograder/sandbox/cgroup.py)
     blas_threads: int = 1              # threads per submission; parallelism comes from the pool
     max_processes: int = 256           # processes and threads of one submission (nbgrader, kernel, ...)
     sandbox: bool = True               # off only for code you trust, or where sandboxes cannot be made
-    test_seconds: float = 120.0        # each test cell of the trusted re-run (trusted/tests.py)
+    test_seconds: float = 120.0        # CPU seconds of each test cell of the trusted re-run (trusted/)
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,7 @@ def _run_submission(task: GradeTask) -> Execution:
         # kill, the copies not yet executed are there too, and a test cell without output would pass.
         notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(autograded.glob("*.ipynb"))
                      if was_executed(p)}
-        failures += _score_in_grader(task, course, submitted, autograded, notebooks, flags)
+        failures += _score_in_grader(task, submitted, autograded, notebooks, flags)
     tests, found = score_notebooks(source, notebooks, failures)
     result = SubmissionResult(task.student, task.assignment, fingerprint(Path(task.submission_dir)),
                               tests, failures + found, round(time.perf_counter() - start, 1), flags)
@@ -134,13 +132,12 @@ def _run_submission(task: GradeTask) -> Execution:
 TIMED_OUT = "TimeoutError: a cell before the tests ran past the time limit in the notebook's run, so the tests were not run"
 
 
-def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded: Path,
+def _score_in_grader(task: GradeTask, submitted: Path, autograded: Path,
                      notebooks: dict[str, str], flags: list[Flag]) -> list[Failure]:
     """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`."""
     limits = task.limits
     plan = WorkerPlan(submitted, _sandbox_limits(limits), limits.sandbox, _environment(task),
-                      hidden=(*private_paths(Path(task.course_root)), course.resolve()),
-                      visible=(ROOT, Path(task.cifar10_dir)), test_seconds=limits.test_seconds)
+                      visible=(Path(task.cifar10_dir),), test_seconds=limits.test_seconds)
     reference = Path(task.course_root) / SOURCE_DIR / task.assignment
     tests = {}
     for notebook, grade_id, *_ in autograded_tests(reference):
@@ -184,72 +181,45 @@ def _drop_unreadable(submitted: Path, expected: list[str]) -> list[Failure]:
     return failures
 
 
-def private_paths(course_root: Path) -> list[Path]:
-    """The folders and files of the course (and of the kit) a submission must not read."""
-    return [root / name for root in {Path(course_root).resolve(), ROOT} for name in PRIVATE
-            if (root / name).exists()]
-
-
 def _autograde(course: Path, task: GradeTask) -> list[Failure]:
-    """Run nbgrader autograde for the one student in `course`, bounded by the task's limits."""
-    limits = task.limits
-    env = _environment(task)
+    """Run nbgrader autograde for the one student in `course` (sandboxed unless --no-sandbox), within its limits.
+
+    The sandbox sees the scratch course and the dataset, never the course being graded.
+    """
     command = [sys.executable, "-m", "nbgrader", "autograde", task.assignment,
                "--student", task.student, "--force", "--create"]
-    if limits.sandbox:
-        return _autograde_sandboxed(command, course, env, task)
-    env = {**os.environ, **env, "PATH": f"{env['PATH']}{os.pathsep}{os.environ.get('PATH', '')}"}
+    ran = run(command, course, _sandbox_limits(task.limits), isolate=task.limits.sandbox,
+              visible=[Path(task.cifar10_dir)], env=_environment(task))
+    return _failures_of_run(ran)
 
-    def cap_memory():  # runs in the child before nbgrader starts; the kernel inherits it
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
 
-    process = subprocess.Popen(command, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True, preexec_fn=cap_memory)
-    try:
-        log, _ = process.communicate(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        _kill_session(process)
-        return [Failure("timeout", "", f"ran past the {limits.wall_seconds:.0f} s limit for a whole "
-                                       "submission and was stopped")]
-    return _failures_in_log(log, process.returncode)
+def _failures_of_run(ran: SandboxRun) -> list[Failure]:
+    """What stopped nbgrader, if anything did, and what its log reveals."""
+    if ran.kind in ("cpu", "wall"):
+        return [Failure("timeout", "", f"the submission {ran.stopped} (the budget covers every notebook)")]
+    if ran.kind == "memory":
+        return _unique([Failure("memory", "", f"the submission {ran.stopped}"),
+                        *_failures_in_log(ran.output, ran.returncode or 0)])
+    if ran.kind is not None:  # a signal from inside: the submission killed its own grading run
+        return [Failure("error", "", f"nbgrader {ran.stopped}, by the submission itself or something it started")]
+    return _failures_in_log(ran.output, ran.returncode)
 
 
 def _environment(task: GradeTask) -> dict[str, str]:
-    """Only what a run of the student's code needs: nothing of the grader's own environment."""
+    """Only what a run of the student's code needs: nothing of the grader's own environment.
+
+    PYTHONPATH names the kit, so that the notebooks import the kit's nn_helpers, which
+    the sandbox shows, wherever the environment's own install of it points.
+    """
     threads = str(task.limits.blas_threads)
     return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-            "PYTHONPATH": str(ROOT),   # nbgrader loads the kit's cell_budget.CpuBudgetExecute
-            "CIFAR10_DIR": task.cifar10_dir, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": threads,
-            "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+            "PYTHONPATH": str(ROOT), "CIFAR10_DIR": task.cifar10_dir, "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
 
 
 def _sandbox_limits(limits: Limits) -> SandboxLimits:
-    return SandboxLimits(wall_seconds=limits.wall_seconds, cpu_seconds=int(limits.wall_seconds),
-                         memory_bytes=limits.memory_bytes, max_processes=limits.max_processes)
-
-
-def _autograde_sandboxed(command: list[str], course: Path, env: dict, task: GradeTask) -> list[Failure]:
-    """nbgrader autograde in a sandbox of its own; what the sandbox stopped becomes the failure."""
-    limits = task.limits
-    run = run_sandboxed(command, course, _sandbox_limits(limits), hidden=private_paths(Path(task.course_root)),
-                        env=env, visible=[ROOT, Path(task.cifar10_dir)])
-    if run.stopped and "wall-clock" in run.stopped:
-        return [Failure("timeout", "", f"ran past the {limits.wall_seconds:.0f} s limit for a whole "
-                                       "submission and was stopped")]
-    if run.stopped and "CPU time" in run.stopped:
-        return [Failure("timeout", "", f"the sandbox stopped it: it {run.stopped}")]
-    if run.stopped:  # a signal from inside: the submission killed its own grading run
-        return [Failure("error", "", f"nbgrader {run.stopped}, by the submission itself or something it started")]
-    return _failures_in_log(run.output, run.returncode)
-
-
-def _kill_session(process: subprocess.Popen) -> None:
-    """Kill nbgrader and everything it started (the kernel runs in the same session)."""
-    try:
-        os.killpg(process.pid, 9)
-    except ProcessLookupError:
-        pass
-    process.communicate()
+    return SandboxLimits(cpu_seconds=limits.cpu_seconds, memory_bytes=limits.memory_bytes,
+                         max_processes=limits.max_processes)
 
 
 def _failures_in_log(log: str, returncode: int) -> list[Failure]:

@@ -1,24 +1,25 @@
 """The grader's end of trusted scoring: one sandboxed worker per notebook, and the requests sent to it.
 
 A `Session` starts `python -P -m autograder.trusted.worker` in a sandbox of its own (or as
-a plain child process with --no-sandbox), waits until the notebook's answers are defined,
-and sends requests over a Unix socket in the worker's scratch folder: look up a name, call
-a function, call a method of an object. While a request runs, the worker may call back
-the grader's own functions (a test's helper). Each request has a deadline; a worker that
-runs past it, dies or breaks the protocol is stopped, and the next request starts a
-fresh one, unless the worker never finished defining the answers. The proxies the tests
-hold are in proxies.py.
+a plain child process with --no-sandbox: the same runner, sandbox.Sandbox), waits until
+the notebook's answers are defined, and sends requests over a Unix socket in the worker's
+scratch folder: look up a name, call a function, call a method of an object. While a
+request runs, the worker may call back the grader's own functions (a test's helper).
+
+Each test cell (and the definition of the answers) has a budget of CPU time: what the
+worker's whole process tree uses from the start of the test, read while the grader waits
+for a reply; and a wall-clock backstop, WALL_FACTOR times as long, for code that waits.
+A worker that runs past either, dies or breaks the protocol is stopped, and the next
+request starts a fresh one, unless the worker never finished defining the answers. The
+proxies the tests hold are in proxies.py.
 """
 from __future__ import annotations
 
-import contextlib
-import os
+import select
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,23 +27,23 @@ from pathlib import Path
 import numpy as np
 
 from ..course import ROOT
-from ..sandbox import SandboxLimits, SandboxRun, run_sandboxed
+from ..sandbox import WALL_FACTOR, Sandbox, SandboxLimits, SandboxRun
 from .proxies import GraderCodec, remote_error
 from .wire import Exchange, WireError, receive, send
 
 SOCKET_NAME = "grader.sock"
+POLL_SECONDS = 0.2   # how often the budget is read while the grader waits for the worker
 
 
 @dataclass(frozen=True)
 class WorkerPlan:
     """How to start workers for one submission."""
     submission_dir: Path          # the restored notebooks (and any other submitted files)
-    limits: SandboxLimits
+    limits: SandboxLimits         # the worker's whole life
     sandbox: bool
     env: dict
-    hidden: tuple[Path, ...] = ()
     visible: tuple[Path, ...] = ()
-    test_seconds: float = 120.0   # each test cell, and the worker's definitions, must finish in this
+    test_seconds: float = 120.0   # CPU seconds each test cell, and the worker's definitions, may use
 
 
 class WorkerGone(Exception):
@@ -56,14 +57,20 @@ class Session:
         self.plan, self.notebook = plan, notebook
         self.codec = GraderCodec(self)
         self.sock: socket.socket | None = None
-        self.deadline = time.monotonic() + plan.test_seconds
         self.exchanges: list[Exchange] = []
         self.definition_errors: list[str] = []
         self.broken: Exception | None = None   # why the worker could not define the answers (not retried)
         self._scratch: Path | None = None
-        self._stop: threading.Event | None = None
-        self._ending: dict = {}
-        self._thread: threading.Thread | None = None
+        self._sandbox: Sandbox | None = None
+        self._ended: SandboxRun | None = None  # how the last worker ended
+        self._defining = False                 # the worker is defining the answers
+        self.start_test()
+
+    def start_test(self) -> None:
+        """A test cell starts: its budget of CPU time and its wall-clock backstop count from now."""
+        self._test_started = self._checked = time.monotonic()
+        self._cpu_before = 0.0     # CPU seconds this test's earlier workers used
+        self._cpu_base = self._sandbox.cpu_seconds() if self._sandbox is not None else 0.0
 
     # --- calls --------------------------------------------------------------------------
     def request(self, op: str, **values):
@@ -112,26 +119,62 @@ class Session:
                 raise WireError(f"not a random generator state: {error}") from None
 
     def _send(self, header: dict, blobs: list[bytes]) -> None:
+        self.sock.settimeout(max(self._wall_left(), 0.01))
         try:
             send(self.sock, header, blobs)
+        except socket.timeout:
+            raise self._timed_out("wall") from None
         except OSError:
             raise self._gone() from None
 
     def _receive(self) -> tuple[dict, list[bytes]]:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            self.stop()
-            raise TimeoutError(f"the student's code ran past the {self.plan.test_seconds:g} s limit of a test and "
-                               "was stopped")
-        self.sock.settimeout(left)
+        self._wait_for(self.sock)
+        self.sock.settimeout(max(self._wall_left(), 0.01))   # a reply that stalls half-way
         try:
             return receive(self.sock)
         except socket.timeout:
-            self.stop()
-            raise TimeoutError(f"the student's code ran past the {self.plan.test_seconds:g} s limit of a test and "
-                               "was stopped") from None
+            raise self._timed_out("wall") from None
         except (EOFError, OSError):
             raise self._gone() from None
+
+    # --- the budget -----------------------------------------------------------------------
+    def _wait_for(self, sock: socket.socket) -> None:
+        """Return once `sock` has something to read; stop the worker past this test's budget."""
+        if time.monotonic() - self._checked > POLL_SECONDS:   # replies that come fast add up too
+            self._check_budget()
+        while not select.select([sock], [], [], POLL_SECONDS)[0]:
+            self._check_budget()
+            if self._sandbox is not None and not self._sandbox.running():
+                return   # the socket says why (EOF), or _accept does
+
+    def _check_budget(self) -> None:
+        self._checked = time.monotonic()
+        if self._cpu_used() > self.plan.test_seconds:
+            raise self._timed_out("cpu")
+        if self._wall_left() <= 0:
+            raise self._timed_out("wall")
+
+    def _cpu_used(self) -> float:
+        now = self._sandbox.cpu_seconds() if self._sandbox is not None else self._cpu_base
+        return self._cpu_before + now - self._cpu_base
+
+    def _wall_left(self) -> float:
+        return self._test_started + WALL_FACTOR * self.plan.test_seconds - time.monotonic()
+
+    def _timed_out(self, kind: str) -> TimeoutError:
+        """Stop the worker; the TimeoutError that says which budget it ran past."""
+        defining, seconds = self._defining, self.plan.test_seconds
+        self.stop()
+        if defining:
+            budget = (f"{seconds:g} s of CPU time" if kind == "cpu" else
+                      f"{WALL_FACTOR * seconds:g} s of wall-clock time, waiting (sleep, input, a lock)")
+            return TimeoutError(f"the notebook's answer cells did not finish running within {budget} (is there a loop "
+                                "outside a function?), so none of its tests could run")
+        if kind == "cpu":
+            return TimeoutError(f"the student's code used more than {seconds:g} s of CPU time in one test and was "
+                                "stopped")
+        return TimeoutError(f"the student's code was stopped after {WALL_FACTOR * seconds:g} s of wall-clock time in "
+                            "one test without using its CPU budget: it was waiting (sleep, input, a lock)")
 
     # --- the worker's life --------------------------------------------------------------
     def _ensure_started(self) -> None:
@@ -152,54 +195,40 @@ class Session:
         path = self._scratch / SOCKET_NAME
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(path))
-        os.chmod(path, 0o777)
+        path.chmod(0o777)
         listener.listen(1)
         command = [sys.executable, "-P", "-m", "autograder.trusted.worker", str(path), self.notebook]
-        self._stop = threading.Event()
-        self._ending = {}
-        self._thread = threading.Thread(target=self._run_worker, args=(command,), daemon=True)
-        self._thread.start()
+        env = {**self.plan.env, "PYTHONPATH": str(ROOT)}   # the kit's code; -P keeps the scratch folder off sys.path
+        self._sandbox = Sandbox(command, self._scratch, self.plan.limits, isolate=self.plan.sandbox,
+                                visible=self.plan.visible, env=env)
+        self._cpu_base, self._defining = 0.0, True
+        try:
+            self._sandbox.start()
+        except RuntimeError as error:   # the sandbox could not be made
+            listener.close()
+            self._sandbox, self._defining = None, False
+            self.stop()
+            raise WorkerGone(f"the worker could not be started: {error}") from None
         try:
             self.sock = self._accept(listener)
             header, _ = self._receive()
-        except TimeoutError:
-            self.stop()
-            raise TimeoutError(f"the notebook's answer cells did not finish running within {self.plan.test_seconds:g} s "
-                               "(is there a loop outside a function?), so none of its tests could run") from None
         except WorkerGone:
             self.stop()
             raise
         finally:
             listener.close()
+            self._defining = False
         if header.get("op") != "ready":
             self.stop()
             raise WorkerGone("the worker did not start as expected")
         self.definition_errors = [str(e)[:300] for e in header.get("errors", [])][:20]
 
     def _accept(self, listener: socket.socket) -> socket.socket:
-        while True:
-            listener.settimeout(0.1)
-            try:
-                connection, _ = listener.accept()
-                return connection
-            except socket.timeout:
-                if not self._thread.is_alive():
-                    raise WorkerGone(self._why_gone()) from None
-                if time.monotonic() > self.deadline:
-                    raise TimeoutError("the worker did not start in time") from None
-
-    def _run_worker(self, command: list[str]) -> None:
-        plan = self.plan
-        env = {**plan.env, "PYTHONPATH": str(ROOT)}   # the kit's code; -P keeps the scratch folder off sys.path
-        try:
-            if plan.sandbox:
-                run = run_sandboxed(command, self._scratch, plan.limits, hidden=plan.hidden, env=env,
-                                    visible=plan.visible, stop=self._stop)
-            else:
-                run = _run_unsandboxed(command, self._scratch, plan.limits, env, self._stop)
-            self._ending["run"] = run
-        except Exception as error:  # the sandbox could not be made
-            self._ending["error"] = str(error)
+        self._wait_for(listener)
+        if not self._sandbox.running() and not select.select([listener], [], [], 0)[0]:
+            raise WorkerGone(self._why_gone())
+        connection, _ = listener.accept()
+        return connection
 
     def _gone(self) -> WorkerGone:
         """Why the worker ended, once it is cleaned up (the next request starts a fresh one)."""
@@ -208,11 +237,9 @@ class Session:
         return WorkerGone(reason)
 
     def _why_gone(self) -> str:
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        run: SandboxRun | None = self._ending.get("run")
+        run = self._sandbox.wait(timeout=10) if self._sandbox is not None else self._ended
         if run is None:
-            return f"the worker could not be started: {self._ending.get('error', 'unknown reason')}"
+            return "the worker ended for an unknown reason"
         if run.stopped:
             return f"the student's code {run.stopped}"
         tail = " | ".join(line.strip() for line in run.output.strip().splitlines()[-2:])[-300:]
@@ -223,37 +250,12 @@ class Session:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
-        if self._stop is not None:
-            self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._ended = self._sandbox.wait()
+            self._cpu_before += self._ended.cpu_seconds - self._cpu_base
+            self._cpu_base = 0.0
+            self._sandbox = None
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
-
-
-def _run_unsandboxed(command, scratch: Path, limits: SandboxLimits, env: dict, stop: threading.Event) -> SandboxRun:
-    """The worker as a plain child process with a memory cap (grading with --no-sandbox)."""
-    import resource
-
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-
-    full_env = {**os.environ, **env, "PATH": f"{env.get('PATH', '')}{os.pathsep}{os.environ.get('PATH', '')}"}
-    with tempfile.TemporaryFile() as output:   # a file, not a pipe: a chatty worker never blocks on it
-        process = subprocess.Popen(command, cwd=scratch, env=full_env, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=cap)
-        deadline, stopped = time.monotonic() + limits.wall_seconds, None
-        while process.poll() is None and stopped is None:
-            if stop.wait(0.05):
-                stopped = "was stopped by the grader"
-            elif time.monotonic() > deadline:
-                stopped = f"ran past the {limits.wall_seconds:g} s wall-clock limit and was stopped"
-        if stopped:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, 9)
-        process.wait()
-        output.seek(max(0, output.seek(0, os.SEEK_END) - 2 ** 16))
-        text = output.read().decode(errors="replace")
-    return SandboxRun(None if stopped else process.returncode, text, stopped)
