@@ -56,7 +56,7 @@ def _tree(base: Path, folder: Path) -> dict[str, Path]:
 def settings(assignment: str, limits: Limits, allow_no_sandbox: bool) -> dict:
     """gradescope_config.json: what run_autograder reads (autograder/gradescope_run.py)."""
     return {"assignment": assignment, "allow_no_sandbox": allow_no_sandbox,
-            "limits": {"wall_seconds": limits.wall_seconds, "memory_bytes": limits.memory_bytes,
+            "limits": {"cpu_seconds": limits.cpu_seconds, "memory_bytes": limits.memory_bytes,
                        "test_seconds": limits.test_seconds}}
 
 
@@ -97,8 +97,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--allow-no-sandbox", action="store_true",
                         help="grade without the sandbox where Gradescope's container cannot make one "
                              "(submissions could then read the reference solutions; see the README)")
-    parser.add_argument("--timeout", type=float, default=defaults.wall_seconds,
-                        help=f"seconds a whole submission may run (default: {defaults.wall_seconds:.0f}); "
+    parser.add_argument("--timeout", type=float, default=defaults.cpu_seconds,
+                        help=f"CPU seconds a whole submission may use (default: {defaults.cpu_seconds:.0f}); "
                              "keep it below Gradescope's own timeout")
     parser.add_argument("--memory", type=float, default=defaults.memory_bytes / 2 ** 30,
                         help=f"GiB of memory a submission may use (default: {defaults.memory_bytes / 2 ** 30:.0f})")
@@ -108,7 +108,7 @@ def add_arguments(parser) -> None:
 
 
 def command(args) -> int:
-    limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), test_seconds=args.test_timeout)
+    limits = Limits(cpu_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), test_seconds=args.test_timeout)
     try:
         output = write_zip(Path(args.output or "autograder.zip"), Path(args.course), args.assignment, limits,
                            args.allow_no_sandbox, Path(args.wheel) if args.wheel else None)

@@ -78,7 +78,7 @@ def layout(tmp_path):
 
 def config(allow_no_sandbox):
     return {"assignment": "two_layer_net", "allow_no_sandbox": allow_no_sandbox,
-            "limits": {"wall_seconds": 60.0, "memory_bytes": 2 ** 30, "test_seconds": 5.0}}
+            "limits": {"cpu_seconds": 60.0, "memory_bytes": 2 ** 30, "test_seconds": 5.0}}
 
 
 def no_sandbox_here(calls):
