@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.grading.submission import Limits
+from autograder.grading.submission import Limits, run_submission
 from autograder.grade import find_submissions, grade, gradebook_template
 from autograder.results import load_results, results_dir
-from conftest import CRASHED
-from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, TAMPERED, make_class, make_course
+from conftest import CRASHED, record_crashed_worker
+from course_fixtures import ANSWER, ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, TAMPERED, make_class, make_course, \
+    submit
 
 LIMITS = Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30)
 
@@ -160,3 +161,41 @@ def test_the_workers_gradebook_holds_only_what_the_release_holds(tmp_path):
     assert "HIDDEN" not in sources["test_square_negative"] and "square(-1)" in sources["test_square_negative"]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:   # the course's own is untouched
         assert "square(-2)" in gradebook.find_source_cell("test_square_negative", "squares", ASSIGNMENT).source
+
+
+def segfault_grading_zed(task):
+    """run_submission, except that the process grading zed dies of SIGSEGV (as the array-interface attack made it)."""
+    if task.student == "zed":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return run_submission(task)
+
+
+def test_a_submission_that_kills_its_grading_process_harms_no_classmate(tmp_path):
+    """With zed's grading process dying first, beside a classmate, do the classmates get the scores of a clean
+    run, zed the crash in plain words, and does the next run keep zed's result (the crash is zed's own)?"""
+    course = make_course(tmp_path / "course", cell_timeout=10)
+    make_class(course, ["ada", "cy", "dee"])
+    submit(course, "zed", ANSWER)
+    results = {r.student: r for r in grade(course, ASSIGNMENT, LIMITS, workers=2, progress=False,
+                                           cifar10_dir=str(course), first=("zed",), run=segfault_grading_zed)}
+    assert {s: results[s].score for s in ("ada", "cy", "dee")} == {s: EXPECTED_SCORE[s] for s in ("ada", "cy", "dee")}
+    assert {s: results[s].status for s in ("ada", "cy", "dee")} == {s: "graded" for s in ("ada", "cy", "dee")}
+    zed = results["zed"]
+    assert (zed.score, zed.status, zed.grader_fault) == (0.0, "error", False)
+    assert "killed by signal SIGSEGV" in zed.reason and "alone" in zed.reason
+    assert gradebook_scores(course) == {s: r.score for s, r in results.items()}
+    before = {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")}
+    grade_toy(course)
+    assert {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")} == before
+
+
+def test_a_result_the_grader_failed_on_is_graded_again_without_force(tmp_path):
+    """Is a result recorded because the grading machinery failed (grader_fault) graded again by the next run,
+    and only once?"""
+    course = make_course(tmp_path / "course", cell_timeout=10)
+    crashed = record_crashed_worker(course, "ivy")
+    assert crashed.grader_fault and crashed.score == 0.0
+    assert {r.student: (r.score, r.grader_fault) for r in grade_toy(course)} == {"ivy": (3.0, False)}
+    before = {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")}
+    grade_toy(course)
+    assert {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")} == before

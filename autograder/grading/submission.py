@@ -132,7 +132,7 @@ def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded:
                 verdicts = run_trusted_tests(reference / name, plan, autograded)
         except Exception as error:  # a fault of the grader itself: never fall back to the notebook's own verdicts
             detail = f"the grader could not run the tests: {type(error).__name__}: {error}"
-            failures.append(Failure("error", name, detail))
+            failures.append(Failure("error", name, detail, grader_fault=True))
             verdicts = {grade_id: Verdict(False, f"GraderError: {detail}", "GraderError") for grade_id in tests[name]}
         notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts)
         flags += disagreements
