@@ -110,7 +110,7 @@ def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = L
     submissions = find_submissions(course_root, assignment)
     kept = {r.student: r for r in load_results(course_root, assignment)}
     todo = {student: path for student, path in submissions.items()
-            if force or student not in kept or kept[student].grader_fault or kept[student].fingerprint != fingerprint(path)}
+            if force or student not in kept or kept[student].grader_fault or kept[student].fingerprint != fingerprint(path, limits.submission_bytes)}
     todo = dict(sorted(todo.items(), key=lambda item: first.index(item[0]) if item[0] in first else len(first)))
     if todo and limits.sandbox and (why := sandbox_unavailable()):
         raise SandboxUnavailable(f"Submissions are untrusted code and run in a sandbox, which cannot be made here: "
@@ -137,7 +137,7 @@ def _run(tasks: dict[str, GradeTask], course_root: Path, assignment: str, run: C
             task = tasks[student]
             execution = outcome if isinstance(outcome, Execution) else \
                 crashed_execution(course_root, assignment, student, Path(task.submission_dir), outcome.detail,
-                                  outcome.grader_fault)
+                                  outcome.grader_fault, task.limits)
             writer.write(execution, Path(task.submission_dir))
             failures += execution.result.status != "graded"
             bar.set_postfix(failures=failures, last=student)
@@ -147,7 +147,7 @@ def _run(tasks: dict[str, GradeTask], course_root: Path, assignment: str, run: C
 
 
 def crashed_execution(course_root: Path, assignment: str, student: str, submission_dir: Path,
-                      detail: str, grader_fault: bool = True) -> Execution:
+                      detail: str, grader_fault: bool = True, limits: Limits = Limits()) -> Execution:
     """A zero-score execution whose every test says why it could not run (status 'error').
 
     `grader_fault`: the grading machinery failed (the next `grade` grades it again), rather
@@ -155,7 +155,8 @@ def crashed_execution(course_root: Path, assignment: str, student: str, submissi
     """
     crash = [Failure("error", "", detail, grader_fault)]
     tests, _ = score_notebooks(Path(course_root) / SOURCE_DIR / assignment, {}, crash)
-    return Execution(SubmissionResult(student, assignment, fingerprint(submission_dir), tests, crash), {})
+    identity = fingerprint(submission_dir, limits.submission_bytes)
+    return Execution(SubmissionResult(student, assignment, identity, tests, crash), {})
 
 
 def add_arguments(parser) -> None:
@@ -170,6 +171,9 @@ def add_arguments(parser) -> None:
                         help=f"GiB of memory a submission may use (default: {defaults.memory_bytes / 2 ** 30:.0f})")
     parser.add_argument("--test-timeout", type=float, default=defaults.test_seconds,
                         help=f"seconds each test may take when the grader runs it (default: {defaults.test_seconds:.0f})")
+    parser.add_argument("--trusted-timeout", type=float, default=defaults.trusted_seconds,
+                        help="seconds all the tests of a submission may take together when the grader runs them "
+                             f"(default: {defaults.trusted_seconds:.0f})")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded already")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run submissions without the sandbox (only for code you trust: see the README's threat model)")
@@ -178,7 +182,7 @@ def add_arguments(parser) -> None:
 
 def command(args) -> int:
     limits = Limits(wall_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), sandbox=not args.no_sandbox,
-                    test_seconds=args.test_timeout)
+                    test_seconds=args.test_timeout, trusted_seconds=args.trusted_timeout)
     try:
         results = grade(Path(args.course), args.assignment, limits, args.workers, args.scheduler, args.force,
                         progress=not args.no_progress)
