@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from autograder.trusted.proxies import GraderCodec, RemoteHandle, RemoteInstance
+from autograder.trusted.tests import Verdict
 from autograder.trusted.wire import Exchange, WireError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +75,14 @@ def test_proxies_expose_no_array_protocol_and_send_nothing_for_it(name):
         assert not hasattr(proxy, name)
         array = np.asarray(proxy)
         assert array.dtype == object and array.shape == () and array[()] is proxy
+
+
+def test_a_name_reaches_the_fresh_worker_after_the_last_one_was_stopped(trusted_grade):
+    """After a test's call runs past its limit (the worker is stopped), does the next test's call of the same
+    function reach that function in the fresh worker, rather than a handle the old worker gave out?"""
+    answer = "import time\n\ndef scale(x, factor):\n    if factor == 2.0:\n        time.sleep(100)\n    return x * factor\n"
+    tests = {"test_slow": 'scale(np.arange(3.0), 2.0)',
+             "test_again": 'check_close("scale", scale(np.arange(3.0), 3.0), [0.0, 3.0, 6.0])'}
+    verdicts = trusted_grade(answer, tests, seconds=3.0, reference_answer=answer)
+    assert verdicts["test_slow"].kind == "TimeoutError"
+    assert verdicts["test_again"] == Verdict(True)

@@ -1,4 +1,5 @@
 """Tests for autograder.grading.submission: one submission, alone, within its limits."""
+import time
 from pathlib import Path
 
 import nbformat
@@ -159,3 +160,30 @@ def test_an_executed_notebook_over_the_limit_is_not_read(tmp_path):
     execution = run_submission(task)
     assert execution.notebooks == {} and execution.result.score == 0.0
     assert "its executed copy is 2.0 MiB" in execution.result.reason and "print less" in execution.result.reason
+
+
+SLEEPS_IN_THE_GRADER = '''import sys, time
+
+def square(x):
+    if "autograder.trusted.wire" in sys.modules:   # only when the grader calls it
+        time.sleep(1000)
+    return x * x
+'''
+
+
+def test_the_trusted_phase_keeps_its_budget_and_gives_the_true_reason(tmp_path):
+    """Does a submission that sleeps only in the grader's calls finish within its trusted budget, its tests
+    failing for the budget (a 'timeout' row saying so), never for a per-cell time limit?"""
+    course = make_course(tmp_path / "course")
+    folder = submit(course, "zed", SLEEPS_IN_THE_GRADER)
+    task = GradeTask("zed", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
+                     Limits(sandbox=False, test_seconds=200, trusted_seconds=3))
+    started = time.monotonic()
+    result = run_submission(task).result
+    assert time.monotonic() - started < 150   # without the budget, the first test alone would take 200 s
+    assert (result.score, result.status) == (0.0, "timeout")
+    assert [t.message for t in result.tests] == [
+        "GraderBudgetSpent: the grader's budget for running your functions (3 s) ran out during this test",
+        "GraderBudgetSpent: the grader's budget for running your functions (3 s) was used up by earlier tests"]
+    assert "the grader's budget for running the submission's functions (3 s for all tests) ran out" in result.reason
+    assert "per-cell" not in result.reason

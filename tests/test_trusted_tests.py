@@ -5,6 +5,7 @@ last ones check how notebooks 6 and 7's saved models are read and evaluated.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,8 @@ import pytest
 
 from autograder.sandbox import SandboxLimits
 from autograder.trusted.session import WorkerPlan
-from autograder.trusted.tests import Verdict, defined_names, load_saved_model, run_trusted_tests
-from trusted_fixtures import ANSWER, cell
+from autograder.trusted.tests import BUDGET_SPENT, Budget, Verdict, defined_names, load_saved_model, run_trusted_tests
+from trusted_fixtures import ANSWER, TESTS, cell
 
 
 def test_the_reference_answer_passes_every_test_hidden_ones_included(trusted_grade):
@@ -121,3 +122,24 @@ def test_notebook_6_evaluates_the_saved_models_with_the_reference_network(tmp_pa
     assert verdicts["test_6_1_overfit"].kind == "FileNotFoundError"
     assert verdicts["test_6_2_validation_accuracy"].message.startswith("CheckFailed: validation accuracy: expected at least 0.5")
 
+
+
+def test_the_budget_bounds_all_tests_together_and_says_so(trusted_grade):
+    """With every call sleeping, do three 3 s tests under a 4 s budget finish in about 4 s, the first timing out,
+    the second cut by the budget and the third failing at once, each saying why?"""
+    sleepy = ANSWER.replace("    return x * factor", "    import time\n    time.sleep(100)") \
+                   .replace("        self.seen.append(values)", "        import time\n        time.sleep(100)")
+    tests = {"test_a": TESTS["test_scale"], "test_b": TESTS["test_scale"], "test_c": TESTS["test_counter"]}
+    start = time.monotonic()
+    verdicts = trusted_grade(sleepy, tests, seconds=3.0, budget=Budget(4.0))
+    elapsed = time.monotonic() - start
+    assert [v.kind for v in verdicts.values()] == ["TimeoutError", BUDGET_SPENT, BUDGET_SPENT]
+    assert verdicts["test_b"].message == f"{BUDGET_SPENT}: the grader's budget for running your functions (4 s) " \
+                                         "ran out during this test"
+    assert verdicts["test_c"].message.endswith("(4 s) was used up by earlier tests")
+    assert elapsed < 4.0 + 5.0, f"took {elapsed:.1f} s"
+
+
+def test_a_budget_left_unspent_changes_nothing(trusted_grade):
+    """Does a budget that is not used up leave every verdict as it would be without one?"""
+    assert trusted_grade(ANSWER, budget=Budget(60.0)) == {"test_scale": Verdict(True), "test_counter": Verdict(True)}

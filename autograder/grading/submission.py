@@ -34,7 +34,7 @@ from ..sandbox import SandboxLimits, run_sandboxed
 from .scoring import answers_timed_out, apply_verdicts, autograded_tests, score_notebooks
 from ..trusted.session import WorkerPlan
 from .flags import flag_suspicious_code
-from ..trusted.tests import SAVED_FILES, Verdict, run_trusted_tests
+from ..trusted.tests import BUDGET_SPENT, SAVED_FILES, Budget, Verdict, run_trusted_tests
 
 # What a submission must not see of the course it is graded in: the reference solutions and
 # hidden tests, the gradebook, every other submission and every result.
@@ -145,17 +145,22 @@ def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded:
     tests = {}
     for notebook, grade_id, *_ in autograded_tests(reference):
         tests.setdefault(notebook, []).append(grade_id)
-    failures = []
+    failures, budget = [], Budget(limits.trusted_seconds)
     for name in sorted(set(tests) & set(notebooks)):
         try:
             if answers_timed_out(notebooks[name]):   # the worker would loop the same way
                 verdicts = {grade_id: Verdict(False, TIMED_OUT, "TimeoutError") for grade_id in tests[name]}
             else:
-                verdicts = run_trusted_tests(reference / name, plan, autograded)
+                verdicts = run_trusted_tests(reference / name, plan, autograded, budget)
         except Exception as error:  # a fault of the grader itself: never fall back to the notebook's own verdicts
             detail = f"the grader could not run the tests: {type(error).__name__}: {error}"
             failures.append(Failure("error", name, detail, grader_fault=True))
             verdicts = {grade_id: Verdict(False, f"GraderError: {detail}", "GraderError") for grade_id in tests[name]}
+        unfinished = [grade_id for grade_id, verdict in verdicts.items() if verdict.kind == BUDGET_SPENT]
+        if unfinished:
+            failures.append(Failure("timeout", name, f"the grader's budget for running the submission's functions "
+                                                     f"({budget.seconds:g} s for all tests) ran out: "
+                                                     f"{', '.join(unfinished)} could not run or finish"))
         notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts)
         flags += disagreements
     return failures

@@ -17,6 +17,7 @@ import ast
 import builtins
 import contextlib
 import io
+import math
 import shutil
 import tempfile
 import time
@@ -43,6 +44,28 @@ MODEL_KEYS = ("W1", "b1", "W2", "b2")
 SAVED_FILE_LIMIT = 256 * 2 ** 20   # bytes; a larger saved file is not read
 
 
+BUDGET_SPENT = "GraderBudgetSpent"   # the kind of a test the trusted budget left no time for
+
+
+class Budget:
+    """The seconds the grader may spend running one submission's functions, over all its notebooks.
+
+    Each test gets its own limit (`WorkerPlan.test_seconds`) but never past the budget's end:
+    the session's deadline is the earlier of the two, so the budget is kept by the same
+    mechanism as each test's limit, whatever that limit measures.
+    """
+
+    def __init__(self, seconds: float = math.inf):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def spent(self, during: bool = False) -> Verdict:
+        """The verdict of a test the budget left no time for (`during`: it ran out while the test ran)."""
+        when = "ran out during this test" if during else "was used up by earlier tests"
+        return Verdict(False, f"{BUDGET_SPENT}: the grader's budget for running your functions ({self.seconds:g} s) "
+                              f"{when}", BUDGET_SPENT)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The trusted outcome of one test cell."""
@@ -52,8 +75,12 @@ class Verdict:
     hidden: bool = False  # failed only in the hidden part, which the student's notebook does not hold
 
 
-def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dict[str, Verdict]:
+def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path,
+                      budget: Budget | None = None) -> dict[str, Verdict]:
     """grade_id -> Verdict for every autograded test cell of the reference notebook `reference`.
+
+    `budget` bounds the time of every test of the submission together (none by default);
+    once it is spent, the remaining tests fail at once, saying so.
 
     `saved_dir` holds what the notebook's own run saved (models). The tests name those
     files as the notebook does ("best_model.npz"); the names lead to the grader's copies.
@@ -75,9 +102,7 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dic
                 elif cells.is_training(cell):
                     continue
                 elif cells.is_test(cell):
-                    grade_id = cells.grade_id(cell)
-                    session.deadline = time.monotonic() + plan.test_seconds
-                    verdicts[grade_id] = _run_test(cell.source, namespace)
+                    verdicts[cells.grade_id(cell)] = _run_within(cell.source, namespace, session, budget or Budget())
                 elif cells.is_locked(cell):
                     _run_reference_cell(cell.source, namespace, reference.parent)
                     namespace.update({name: SavedFile(Path(files) / value) for name, value in namespace.items()
@@ -150,6 +175,19 @@ def loading_references(reference_dir: Path):
         return _real_load(reference_dir / Path(notebook).name, *names)
 
     return mock.patch.object(nn_helpers.notebook_import, "load_from_notebook", load_reference)
+
+
+def _run_within(source: str, namespace: dict, session: Session, budget: Budget) -> Verdict:
+    """A test cell, its calls to the worker bounded by the test's limit and by what is left of the budget."""
+    now = time.monotonic()
+    if now >= budget.end:
+        return budget.spent()
+    session.deadline = min(now + session.plan.test_seconds, budget.end)
+    verdict = _run_test(source, namespace)
+    if verdict.kind == "TimeoutError" and budget.end < now + session.plan.test_seconds \
+            and time.monotonic() >= budget.end:
+        return budget.spent(during=True)
+    return verdict
 
 
 def _run_test(source: str, namespace: dict) -> Verdict:
