@@ -34,7 +34,8 @@ from ..sandbox import SandboxLimits, run_sandboxed
 from .scoring import answers_timed_out, apply_verdicts, autograded_tests, score_notebooks
 from ..trusted.session import WorkerPlan
 from .flags import flag_suspicious_code
-from ..trusted.tests import BUDGET_SPENT, SAVED_FILES, Budget, Verdict, run_trusted_tests
+from ..trusted.saved import SAVED_FILES
+from ..trusted.tests import BUDGET_SPENT, Budget, Verdict, run_trusted_tests
 
 # What a submission must not see of the course it is graded in: the reference solutions and
 # hidden tests, the gradebook, every other submission and every result.

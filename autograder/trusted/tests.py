@@ -9,7 +9,8 @@ the student's code does to NumPy, to nn_helpers or to the notebook's cells can p
 
 What a test needs from a training run (notebook 6's models, notebook 7's best_model.npz)
 comes from the files the notebook's own sandboxed run saved; the thresholds evaluate
-them with the kit's own TwoLayerNet (the reference), loaded with `allow_pickle=False`.
+them with the kit's own TwoLayerNet (the reference), in a bounded process of their own
+(saved.py, evaluate.py): no saved file is opened in the grader.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ import builtins
 import contextlib
 import io
 import math
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -31,17 +31,12 @@ import numpy as np
 import nn_helpers.data
 import nn_helpers.notebook_import
 from nn_helpers import cells
-from nn_helpers.cells import SAVED_MODEL_FILES, NoIPython, python_source
+from nn_helpers.cells import NoIPython, python_source
 
 from .proxies import TEST_MODULE, RemoteName
+from .saved import bind_saved_files, copy_saved_files, saved_models
 from .session import Session, WorkerPlan
 
-# Models the training notebooks save in cells tagged `training`: name in the tests -> file.
-SAVED_MODELS = {"6_training_cifar10.ipynb": {"overfit_model": "overfit_model.npz", "net": "net.npz"}}
-SAVED_FILES = set(SAVED_MODEL_FILES)
-MODEL_CLASS = ("4_two_layer_net.ipynb", "TwoLayerNet")   # the reference class that evaluates them
-MODEL_KEYS = ("W1", "b1", "W2", "b2")
-SAVED_FILE_LIMIT = 256 * 2 ** 20   # bytes; a larger saved file is not read
 
 
 BUDGET_SPENT = "GraderBudgetSpent"   # the kind of a test the trusted budget left no time for
@@ -91,40 +86,24 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path,
     namespace = {"__name__": TEST_MODULE, "__builtins__": builtins, "get_ipython": NoIPython}
     verdicts: dict[str, Verdict] = {}
     with tempfile.TemporaryDirectory(prefix="trusted-files-") as files:
-        _copy_saved_files(saved_dir, Path(files))
+        copy_saved_files(saved_dir, Path(files))
         try:
             for cell in notebook.cells:
                 if cell.cell_type != "code":
                     continue
                 if cells.is_answer(cell):   # training cells too: what they define is bound, their models from the files
                     namespace.update({name: RemoteName(session, name) for name in defined_names(cell.source)})
-                    namespace.update(_saved_models(reference, Path(files)))
+                    namespace.update(saved_models(reference, Path(files)))
                 elif cells.is_training(cell):
                     continue
                 elif cells.is_test(cell):
                     verdicts[cells.grade_id(cell)] = _run_within(cell.source, namespace, session, budget or Budget())
                 elif cells.is_locked(cell):
                     _run_reference_cell(cell.source, namespace, reference.parent)
-                    namespace.update({name: SavedFile(Path(files) / value) for name, value in namespace.items()
-                                      if type(value) is str and value in SAVED_FILES})
+                    bind_saved_files(namespace, Path(files), reference.parent)
         finally:
             session.stop()
     return verdicts
-
-
-class SavedFile(str):
-    """The grader's copy of a file the notebook saved: opens the copy, prints as the notebook's name for it."""
-
-    def __new__(cls, path: Path):
-        saved = super().__new__(cls, str(path))
-        saved.name = path.name
-        return saved
-
-    def __format__(self, spec: str) -> str:
-        return format(self.name, spec)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 def defined_names(source: str) -> list[str]:
@@ -205,53 +184,3 @@ def _run_test(source: str, namespace: dict) -> Verdict:
 
 
 HIDDEN_TESTS = "### BEGIN HIDDEN TESTS"
-
-
-def _copy_saved_files(saved_dir: Path, target: Path) -> None:
-    """Regular .npz files the notebook saved, up to SAVED_FILE_LIMIT bytes each (no links, no devices)."""
-    if not saved_dir.is_dir():
-        return
-    for path in saved_dir.glob("*.npz"):
-        info = path.lstat()
-        if path.is_file() and not path.is_symlink() and info.st_size <= SAVED_FILE_LIMIT:
-            shutil.copyfile(path, target / path.name)
-
-
-def _saved_models(reference: Path, files: Path) -> dict:
-    """The trained models the tests of this notebook evaluate, as reference TwoLayerNets (lazily loaded)."""
-    return {name: SavedModel(reference.parent, files / file) for name, file in SAVED_MODELS.get(reference.name, {}).items()}
-
-
-class SavedModel:
-    """A model the notebook trained and saved, evaluated with the reference class when first used."""
-
-    def __init__(self, reference_dir: Path, path: Path):
-        self._reference_dir, self._path, self._model = reference_dir, path, None
-
-    def __getattr__(self, name):
-        if self._model is None:
-            self._model = load_saved_model(self._reference_dir, self._path)
-        return getattr(self._model, name)
-
-
-def load_saved_model(reference_dir: Path, path: Path):
-    """A reference TwoLayerNet with the parameters saved in `path` (W1, b1, W2, b2; no pickles)."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path.name} was not saved: run the training cell and the cell that saves "
-                                "the model, top to bottom")
-    with np.load(path, allow_pickle=False) as saved:
-        missing = [key for key in MODEL_KEYS if key not in saved.files]
-        if missing:
-            raise ValueError(f"{path.name} lacks {', '.join(missing)}")
-        params = {key: saved[key] for key in MODEL_KEYS}
-    shapes = {key: value.shape for key, value in params.items()}
-    if any(value.dtype.kind != "f" for value in params.values()) or len(shapes["W1"]) != 2 \
-            or shapes["b1"] != shapes["W1"][1:] or shapes["W2"] != (shapes["W1"][1], shapes["b2"][0] if shapes["b2"] else -1):
-        raise ValueError(f"{path.name} does not hold float parameters W1 (D, H), b1 (H,), W2 (H, C), b2 (C,): "
-                         f"saw {', '.join(f'{k} {v}' for k, v in shapes.items())}")
-    (d, h), c = shapes["W1"], shapes["b2"][0]
-    with loading_references(reference_dir):
-        model_class = nn_helpers.notebook_import.load_from_notebook(MODEL_CLASS[0], MODEL_CLASS[1])
-    model = model_class(input_dim=d, hidden_dim=h, num_classes=c)
-    model.params = params
-    return model
