@@ -98,13 +98,12 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> t
 def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = Limits(),
           workers: int | None = None, scheduler: str | None = None, force: bool = False,
           progress: bool = True, cifar10_dir: str | None = None,
-          first: tuple[str, ...] = (), run: Callable[[GradeTask], Execution] = run_submission) -> list[SubmissionResult]:
+          first: tuple[str, ...] = ()) -> list[SubmissionResult]:
     """Grade the course's submissions; return every student's result (new and kept).
 
     A submission is graded again when its files changed, when its result was recorded
     because the grader failed (`grader_fault`), or with `force`. `first` names students to
-    start before the others (the slowest ones, when known). `run` grades one task in a
-    worker (a module-level function: it is pickled).
+    start before the others (the slowest ones, when known).
     """
     course_root = Path(course_root).resolve()
     submissions = find_submissions(course_root, assignment)
@@ -123,12 +122,12 @@ def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = L
         tasks = {student: GradeTask(student, assignment, str(path), str(course_root), str(template),
                                     cifar10_dir, limits) for student, path in todo.items()}
         new_executor, capacity = make_executor(workers, scheduler)
-        _run(tasks, course_root, assignment, run, new_executor, capacity, progress)
+        _run(tasks, course_root, assignment, new_executor, capacity, progress)
     return [r for r in load_results(course_root, assignment) if r.student in submissions]
 
 
-def _run(tasks: dict[str, GradeTask], course_root: Path, assignment: str, run: Callable[[GradeTask], Execution],
-         new_executor: Callable[[], Executor], capacity: int, progress: bool) -> None:
+def _run(tasks: dict[str, GradeTask], course_root: Path, assignment: str, new_executor: Callable[[], Executor],
+         capacity: int, progress: bool) -> None:
     writer = GradebookWriter(course_root, assignment)
     failures = 0
     with tqdm(total=len(tasks), unit="submission", disable=not progress, desc=f"grading {assignment}") as bar:
@@ -143,7 +142,7 @@ def _run(tasks: dict[str, GradeTask], course_root: Path, assignment: str, run: C
             bar.set_postfix(failures=failures, last=student)
             bar.update()
 
-        run_all(tasks, run, new_executor, capacity, record)
+        run_all(tasks, run_submission, new_executor, capacity, record)
 
 
 def crashed_execution(course_root: Path, assignment: str, student: str, submission_dir: Path,
