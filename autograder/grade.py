@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
@@ -81,18 +82,23 @@ def _gradebook_knows(database: Path, assignment: str) -> bool:
             return False
 
 
-def make_executor(workers: int | None = None, scheduler: str | None = None) -> tuple[Callable[[], Executor], int]:
-    """A maker of executors and how many submissions to grade at once.
+@contextmanager
+def executors(workers: int | None = None, scheduler: str | None = None) -> Iterator[tuple[Callable[[], Executor], int]]:
+    """A maker of executors, and how many submissions to grade at once, for the length of a grading run.
 
     A local process pool (default: one worker per core), or a Dask cluster's executor
-    (default: one submission per thread of the cluster).
+    (default: one submission per thread of the cluster; the client is closed afterwards).
     """
-    if scheduler:
-        from distributed import Client  # only needed for scale-out
-        client = Client(scheduler)
-        return client.get_executor, workers or sum(client.nthreads().values()) or 1
-    count = workers or os.cpu_count() or 1
-    return lambda: ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn")), count
+    if not scheduler:
+        count = workers or os.cpu_count() or 1
+        yield (lambda: ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn"))), count
+        return
+    from distributed import Client  # only needed for scale-out
+    client = Client(scheduler)
+    try:
+        yield client.get_executor, workers or sum(client.nthreads().values()) or 1
+    finally:
+        client.close()
 
 
 def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = Limits(),
@@ -121,8 +127,8 @@ def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = L
             cifar10_dir = str(find_cifar10_dir())
         tasks = {student: GradeTask(student, assignment, str(path), str(course_root), str(template),
                                     cifar10_dir, limits) for student, path in todo.items()}
-        new_executor, capacity = make_executor(workers, scheduler)
-        _run(tasks, course_root, assignment, new_executor, capacity, progress)
+        with executors(workers, scheduler) as (new_executor, capacity):
+            _run(tasks, course_root, assignment, new_executor, capacity, progress)
     return [r for r in load_results(course_root, assignment) if r.student in submissions]
 
 

@@ -204,3 +204,21 @@ def test_a_result_the_grader_failed_on_is_graded_again_without_force(tmp_path):
     before = {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")}
     grade_toy(course)
     assert {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")} == before
+
+
+def test_a_submission_that_kills_its_dask_worker_is_blamed_alone(tmp_path):
+    """On a Dask cluster, does the submission that kills the worker grading it get the crash, recorded after it
+    died again alone, and its classmates their grades?"""
+    distributed = pytest.importorskip("distributed")
+    import dask
+    course = make_course(tmp_path / "course", cell_timeout=10)
+    make_class(course, ["ada", "dee"])
+    submit(course, "zed", KILLS_ITS_GRADER)
+    limits = Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30, sandbox=False)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                     host="127.0.0.1") as cluster:
+        results = {r.student: r for r in grade(course, ASSIGNMENT, limits, scheduler=cluster.scheduler_address,
+                                               progress=False, cifar10_dir=str(course), first=("zed",))}
+    assert {s: results[s].score for s in ("ada", "dee")} == {s: EXPECTED_SCORE[s] for s in ("ada", "dee")}
+    assert results["zed"].status == "error" and "killed by signal SIGKILL" in results["zed"].reason
