@@ -3,6 +3,7 @@ import json
 import math
 import socket
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -111,13 +112,16 @@ def test_a_header_that_is_not_json_is_refused(pair):
 
 
 @pytest.mark.parametrize("header", [{}, {"blobs": "3"}, {"blobs": [-1]}, {"blobs": [1.5]}, {"blobs": [True]},
-                                    {"blobs": [MAX_BLOBS, 1]}, [0]])
+                                    {"blobs": [MAX_BLOBS, 1]}, {"blobs": [0] * (2 ** 18 + 1)}, [0]])
 def test_a_header_without_a_proper_blob_list_is_refused(pair, header):
-    """Is a missing, malformed or oversized "blobs" list (or a header that is not an object) a WireError?"""
+    """Is a missing, malformed or oversized "blobs" list (too many bytes, or more than 2**18 arrays, each a view
+    object when read), or a header that is not an object, a WireError?"""
     text = json.dumps(header).encode()
-    pair[0].sendall(struct.pack("<Q", len(text)) + text)
+    sender = threading.Thread(target=pair[0].sendall, args=(struct.pack("<Q", len(text)) + text,), daemon=True)
+    sender.start()   # a header larger than the socket's buffer is sent while it is read
     with pytest.raises(WireError, match="array data"):
         receive(pair[1])
+    sender.join(timeout=5)
 
 
 # --- values by value --------------------------------------------------------------------------

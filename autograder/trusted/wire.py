@@ -30,6 +30,7 @@ MAX_HEADER = 8 * 2 ** 20    # bytes of JSON in one frame (parsed, JSON can take 
 MAX_FRAME = 64 * 2 ** 20    # bytes of a whole frame the grader reads (a reply: header and array data)
 MAX_REQUEST = 1 * 2 ** 30   # bytes of a whole frame the worker reads (a request of the grader's)
 MAX_BLOBS = MAX_REQUEST     # bytes of array data any frame may describe
+MAX_BLOB_COUNT = 2 ** 18    # arrays and NumPy scalars in one frame (each costs a view object when read)
 NUMERIC_KINDS = "biufc"     # bool, signed and unsigned integers, floats, complex numbers
 
 
@@ -57,7 +58,8 @@ def receive(sock: socket.socket, max_frame: int = MAX_FRAME) -> tuple[dict, list
     except (ValueError, RecursionError) as error:
         raise WireError(f"the header is not JSON: {error}") from None
     sizes = header.get("blobs") if isinstance(header, dict) else None
-    if not isinstance(sizes, list) or not all(type(n) is int and n >= 0 for n in sizes) or sum(sizes) > MAX_BLOBS:
+    if not isinstance(sizes, list) or len(sizes) > MAX_BLOB_COUNT or \
+            not all(type(n) is int and n >= 0 for n in sizes) or sum(sizes) > MAX_BLOBS:
         raise WireError("the header does not list its array data correctly")
     if size + sum(sizes) > max_frame:
         raise WireError(f"a frame of {size + sum(sizes)} bytes is larger than the {max_frame} bytes a frame may hold")
