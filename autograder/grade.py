@@ -2,17 +2,21 @@
 
 Submissions live in `<course>/submitted/<student>/<assignment>/`. Each runs in its own
 worker under time and memory limits (grading/submission.py); the main process is the single writer
-of the gradebook (gradebook_writer.py). Every submission gets a result, whatever it does;
-a submission whose files have not changed since its last result is not graded again
-unless `force` is set, so an interrupted run picks up where it stopped.
+of the gradebook (gradebook_writer.py). Every submission gets a result, whatever it does,
+even if it kills the process grading it (pool.py blames that on it alone and grades the
+others); a submission whose files have not changed since its last result is not graded
+again unless `force` is set or the grader failed on it, so an interrupted run picks up
+where it stopped.
 """
 from __future__ import annotations
 
 import os
 import shutil
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Callable, Iterator
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
@@ -22,6 +26,7 @@ from tqdm import tqdm
 from .course import ASSIGNMENT_ID, RELEASE_DIR, SOURCE_DIR, add_course_arguments, run_nbgrader
 from .grading.submission import Execution, GradeTask, Limits, fingerprint, run_submission
 from .grading.gradebook_writer import GradebookWriter
+from .grading.pool import Crash, run_all
 from .results import Failure, SubmissionResult, load_results, results_dir
 from .sandbox import WALL_FACTOR, sandbox_unavailable
 from .grading.scoring import score_notebooks
@@ -77,12 +82,23 @@ def _gradebook_knows(database: Path, assignment: str) -> bool:
             return False
 
 
-def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
-    """A local process pool (default: one worker per core), or a Dask cluster's executor."""
-    if scheduler:
-        from distributed import Client  # only needed for scale-out
-        return Client(scheduler).get_executor()
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=get_context("spawn"))
+@contextmanager
+def executors(workers: int | None = None, scheduler: str | None = None) -> Iterator[tuple[Callable[[], Executor], int]]:
+    """A maker of executors, and how many submissions to grade at once, for the length of a grading run.
+
+    A local process pool (default: one worker per core), or a Dask cluster's executor
+    (default: one submission per thread of the cluster; the client is closed afterwards).
+    """
+    if not scheduler:
+        count = workers or os.cpu_count() or 1
+        yield (lambda: ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn"))), count
+        return
+    from distributed import Client  # only needed for scale-out
+    client = Client(scheduler)
+    try:
+        yield client.get_executor, workers or sum(client.nthreads().values()) or 1
+    finally:
+        client.close()
 
 
 def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = Limits(),
@@ -91,13 +107,15 @@ def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = L
           first: tuple[str, ...] = ()) -> list[SubmissionResult]:
     """Grade the course's submissions; return every student's result (new and kept).
 
-    `first` names students to start before the others (the slowest ones, when known).
+    A submission is graded again when its files changed, when its result was recorded
+    because the grader failed (`grader_fault`), or with `force`. `first` names students to
+    start before the others (the slowest ones, when known).
     """
     course_root = Path(course_root).resolve()
     submissions = find_submissions(course_root, assignment)
     kept = {r.student: r for r in load_results(course_root, assignment)}
     todo = {student: path for student, path in submissions.items()
-            if force or student not in kept or kept[student].fingerprint != fingerprint(path)}
+            if force or student not in kept or kept[student].grader_fault or kept[student].fingerprint != fingerprint(path, limits.submission_bytes)}
     todo = dict(sorted(todo.items(), key=lambda item: first.index(item[0]) if item[0] in first else len(first)))
     if todo and limits.sandbox and (why := sandbox_unavailable()):
         raise SandboxUnavailable(f"Submissions are untrusted code and run in a sandbox, which cannot be made here: "
@@ -109,41 +127,41 @@ def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = L
             cifar10_dir = str(find_cifar10_dir())
         tasks = {student: GradeTask(student, assignment, str(path), str(course_root), str(template),
                                     cifar10_dir, limits) for student, path in todo.items()}
-        _run(tasks, course_root, assignment, make_executor(workers, scheduler), progress)
+        with executors(workers, scheduler) as (new_executor, capacity):
+            _run(tasks, course_root, assignment, new_executor, capacity, progress)
     return [r for r in load_results(course_root, assignment) if r.student in submissions]
 
 
-def _run(tasks: dict[str, GradeTask], course_root: Path, assignment: str, executor: Executor,
-         progress: bool) -> None:
+def _run(tasks: dict[str, GradeTask], course_root: Path, assignment: str, new_executor: Callable[[], Executor],
+         capacity: int, progress: bool) -> None:
     writer = GradebookWriter(course_root, assignment)
     failures = 0
-    with executor, tqdm(total=len(tasks), unit="submission", disable=not progress,
-                        desc=f"grading {assignment}") as bar:
-        futures = {executor.submit(run_submission, task): student for student, task in tasks.items()}
-        for future in as_completed(futures):
-            student = futures[future]
-            execution = _execution_or_crash(future, tasks[student], course_root, assignment)
-            writer.write(execution, Path(tasks[student].submission_dir))
+    with tqdm(total=len(tasks), unit="submission", disable=not progress, desc=f"grading {assignment}") as bar:
+        def record(student: str, outcome: Execution | Crash) -> None:
+            nonlocal failures
+            task = tasks[student]
+            execution = outcome if isinstance(outcome, Execution) else \
+                crashed_execution(course_root, assignment, student, Path(task.submission_dir), outcome.detail,
+                                  outcome.grader_fault, task.limits)
+            writer.write(execution, Path(task.submission_dir))
             failures += execution.result.status != "graded"
             bar.set_postfix(failures=failures, last=student)
             bar.update()
 
-
-def _execution_or_crash(future, task: GradeTask, course_root: Path, assignment: str) -> Execution:
-    """The worker's execution, or a zero-score result saying why the worker itself failed."""
-    try:
-        return future.result()
-    except Exception as error:  # a worker process that died, a Dask worker lost, ...
-        return crashed_execution(course_root, assignment, task.student, Path(task.submission_dir),
-                                 f"the grading worker failed: {type(error).__name__}: {error}")
+        run_all(tasks, run_submission, new_executor, capacity, record)
 
 
 def crashed_execution(course_root: Path, assignment: str, student: str, submission_dir: Path,
-                      detail: str) -> Execution:
-    """A zero-score execution whose every test says why it could not run (status 'error')."""
-    crash = [Failure("error", "", detail)]
+                      detail: str, grader_fault: bool = True, limits: Limits = Limits()) -> Execution:
+    """A zero-score execution whose every test says why it could not run (status 'error').
+
+    `grader_fault`: the grading machinery failed (the next `grade` grades it again), rather
+    than the submission having killed its grading process.
+    """
+    crash = [Failure("error", "", detail, grader_fault)]
     tests, _ = score_notebooks(Path(course_root) / SOURCE_DIR / assignment, {}, crash)
-    return Execution(SubmissionResult(student, assignment, fingerprint(submission_dir), tests, crash), {})
+    identity = fingerprint(submission_dir, limits.submission_bytes)
+    return Execution(SubmissionResult(student, assignment, identity, tests, crash), {})
 
 
 def add_arguments(parser) -> None:
@@ -161,6 +179,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--test-timeout", type=float, default=defaults.test_seconds,
                         help=f"CPU seconds each test may use when the grader runs it (default: "
                              f"{defaults.test_seconds:.0f}; the same wall-clock backstop)")
+    parser.add_argument("--trusted-timeout", type=float, default=defaults.trusted_seconds,
+                        help="CPU seconds all the tests of a submission may use together when the grader runs them "
+                             f"(default: {defaults.trusted_seconds:.0f}; the same wall-clock backstop)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded already")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run submissions without the sandbox (only for code you trust: see the README's threat model)")
@@ -169,7 +190,7 @@ def add_arguments(parser) -> None:
 
 def command(args) -> int:
     limits = Limits(cpu_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), sandbox=not args.no_sandbox,
-                    test_seconds=args.test_timeout)
+                    test_seconds=args.test_timeout, trusted_seconds=args.trusted_timeout)
     try:
         results = grade(Path(args.course), args.assignment, limits, args.workers, args.scheduler, args.force,
                         progress=not args.no_progress)

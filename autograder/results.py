@@ -33,6 +33,7 @@ class Failure:
     kind: str              # one of FAILURE_KINDS
     notebook: str          # the notebook concerned, or "" for the whole submission
     detail: str            # plain words, e.g. "ran past the 600 s limit and was stopped"
+    grader_fault: bool = False   # the grading machinery failed, not the student's code: graded again next run
 
 
 @dataclass
@@ -70,6 +71,11 @@ class SubmissionResult:
         return next((kind for kind in FAILURE_KINDS if kind in kinds), "graded")
 
     @property
+    def grader_fault(self) -> bool:
+        """Was any of it recorded because the grading machinery failed? (`grade` then grades it again.)"""
+        return any(f.grader_fault for f in self.failures)
+
+    @property
     def flagged(self) -> str:
         """Every flag, in plain words ('' when there was none)."""
         return "; ".join(f"{t.notebook}: cell {t.cell} {t.change}" for t in self.flags)
@@ -82,7 +88,7 @@ class SubmissionResult:
     def to_dict(self) -> dict:
         record = asdict(self)
         record.update(score=self.score, max_score=self.max_score, status=self.status, reason=self.reason,
-                      flagged=self.flagged)
+                      flagged=self.flagged, grader_fault=self.grader_fault)
         return record
 
     @classmethod

@@ -1,8 +1,10 @@
-"""The attack catalogue (tests/attack_catalogue.py): no attack may score more than honest code.
+"""The attack catalogue (autograder/quality/attacks.py): no attack may score more than honest code.
 
 One grading run, through `grade` with its sandbox, of the honest submission and every
-attack on it (notebook 1 of the real assignment: about a minute). Every attack must score
-no more than the honest code and be recorded: flagged, or failed for what the sandbox stopped.
+attack on it (notebook 1 of the real assignment: a few minutes). Every attack must score
+no more than the honest code, be recorded (flagged, or failed for what the sandbox or the
+grader stopped), harm no other submission and finish within its limits. The attacks on
+the grader's own process are graded first, beside the honest submission.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 HONEST = "honest"
 CELL_TIMEOUT = 10
+TRUSTED_BUDGET = 15   # seconds for all the tests of a submission in the grader: less than notebook 1's 4 x 10 s
+FIRST = ("segfault_array_interface", HONEST, "forged_array_reply", "kill_grader", "huge_reply")
 
 
 def build_attack_class(course: Path) -> None:
@@ -36,6 +40,8 @@ def build_attack_class(course: Path) -> None:
             if attack and name == NOTEBOOK:
                 attack.edit(notebook)
             nbformat.write(notebook, folder / name)
+        if attack and attack.folder:
+            attack.folder(folder)
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +51,9 @@ def attack_results(tmp_path_factory):
         config.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}\n")
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], course)
     build_attack_class(course)
-    results = grade(course, ASSIGNMENT_ID, Limits(cpu_seconds=180, memory_bytes=2 * 2 ** 30, test_seconds=CELL_TIMEOUT), workers=2,
-                    progress=False, cifar10_dir=str(tmp_path_factory.mktemp("nodata")))
+    limits = Limits(cpu_seconds=180, memory_bytes=2 * 2 ** 30, test_seconds=CELL_TIMEOUT, trusted_seconds=TRUSTED_BUDGET)
+    results = grade(course, ASSIGNMENT_ID, limits, workers=2, progress=False,
+                    cifar10_dir=str(tmp_path_factory.mktemp("nodata")), first=FIRST)
     return {result.student: result for result in results}
 
 
@@ -68,6 +75,8 @@ def test_the_catalogue_covers_every_attack_the_issue_names():
     assert len(ATTACKS) >= 12
     assert {"patch_allclose", "loop_after_definition", "delete_test", "exhaust_memory", "steal_reference",
             "always_equal", "doctored_ndarray", "fake_output", "forge_result_file", "extra_patch_cell"} <= names
+    assert {"segfault_array_interface", "forged_array_reply", "kill_grader", "exit_in_grader_calls",
+            "sleep_in_grader_calls", "huge_reply", "sparse_file", "oversize_notebook"} <= names
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[attack.name for attack in ATTACKS])
@@ -81,3 +90,21 @@ def test_an_attack_scores_no_more_than_honest_code_and_is_recorded(attack_result
             assert result.flags and {t.notebook for t in result.flags} == {NOTEBOOK}, result.flagged
         else:
             assert trace in {f.kind for f in result.failures}, result.reason
+    if attack.message:
+        messages = [t.message for t in result.tests if t.notebook == NOTEBOOK and not t.passed]
+        assert any(attack.message in message for message in messages), messages
+
+
+def test_no_attack_kills_a_grading_process_or_trips_the_grader(attack_results):
+    """Did every submission get its grade in the process grading it (no crash to retry alone, no grader fault)?"""
+    for student, result in attack_results.items():
+        assert not result.grader_fault and "grading process died" not in result.reason, (student, result.reason)
+
+
+def test_sleeping_in_the_graders_calls_costs_no_more_than_the_budget(attack_results):
+    """Does the attack that sleeps in every call the grader makes finish within the trusted budget (and a margin)
+    of the honest submission's time, its tests past the budget failing at once, saying why?"""
+    result, honest = attack_results["sleep_in_grader_calls"], attack_results[HONEST]
+    assert result.seconds <= honest.seconds + TRUSTED_BUDGET + 20, (result.seconds, honest.seconds)
+    kinds = [t.message.partition(":")[0] for t in result.tests if t.notebook == NOTEBOOK]
+    assert kinds[0] == "TimeoutError" and set(kinds[1:]) == {"GraderBudgetSpent"}, kinds

@@ -16,8 +16,9 @@ from autograder.course import ROOT
 from autograder.grading.submission import Limits
 from autograder.grade import find_submissions, grade, gradebook_template
 from autograder.results import load_results, results_dir
-from conftest import CRASHED
-from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, TAMPERED, make_class, make_course
+from conftest import CRASHED, record_crashed_worker
+from course_fixtures import ANSWER, ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, TAMPERED, make_class, make_course, \
+    submit
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]   # grades the toy class with its sandbox
 
@@ -112,7 +113,6 @@ def test_changed_submission_is_regraded(tmp_path):
     make_class(course, ["ben"])
     assert grade_toy(course)[0].score == 0.0
     shutil.rmtree(course / "submitted" / "ben")
-    from course_fixtures import ANSWER, submit
     submit(course, "ben", ANSWER)
     assert grade_toy(course)[0].score == 3.0
     assert gradebook_scores(course) == {"ben": 3.0}
@@ -197,3 +197,64 @@ def test_the_workers_gradebook_holds_only_what_the_release_holds(tmp_path):
     assert "HIDDEN" not in sources["test_square_negative"] and "square(-1)" in sources["test_square_negative"]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:   # the course's own is untouched
         assert "square(-2)" in gradebook.find_source_cell("test_square_negative", "squares", ASSIGNMENT).source
+
+
+# Without the sandbox the worker runs as the grader's user and its parent is the grading process: this
+# submission kills it from inside the grader's call (the notebook's own run sees honest code).
+KILLS_ITS_GRADER = """import os, sys
+
+def square(x):
+    if "autograder.trusted.wire" in sys.modules:
+        os.kill(os.getppid(), 9)
+    return x * x
+"""
+
+
+def test_a_submission_that_kills_its_grading_process_harms_no_classmate(tmp_path):
+    """With zed's grading process killed first, beside a classmate, do the classmates get the scores of a clean
+    run, zed the crash in plain words, and does the next run keep zed's result (the crash is zed's own)?"""
+    course = make_course(tmp_path / "course", cell_timeout=10)
+    make_class(course, ["ada", "cy", "dee"])
+    submit(course, "zed", KILLS_ITS_GRADER)
+    limits = Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30, sandbox=False)
+    results = {r.student: r for r in grade(course, ASSIGNMENT, limits, workers=2, progress=False,
+                                           cifar10_dir=str(course), first=("zed", "ada"))}
+    assert {s: (results[s].score, results[s].status) for s in ("ada", "cy", "dee")} == \
+        {s: (EXPECTED_SCORE[s], "graded") for s in ("ada", "cy", "dee")}
+    zed = results["zed"]
+    assert (zed.score, zed.status, zed.grader_fault) == (0.0, "error", False)
+    assert "killed by signal SIGKILL" in zed.reason and "alone" in zed.reason
+    assert gradebook_scores(course) == {s: r.score for s, r in results.items()}
+    before = {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")}
+    grade(course, ASSIGNMENT, limits, workers=2, progress=False, cifar10_dir=str(course))
+    assert {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")} == before
+
+
+def test_a_result_the_grader_failed_on_is_graded_again_without_force(tmp_path):
+    """Is a result recorded because the grading machinery failed (grader_fault) graded again by the next run,
+    and only once?"""
+    course = make_course(tmp_path / "course", cell_timeout=10)
+    crashed = record_crashed_worker(course, "ivy")
+    assert crashed.grader_fault and crashed.score == 0.0
+    assert {r.student: (r.score, r.grader_fault) for r in grade_toy(course)} == {"ivy": (3.0, False)}
+    before = {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")}
+    grade_toy(course)
+    assert {p.name: p.stat().st_mtime_ns for p in results_dir(course, ASSIGNMENT).glob("*.json")} == before
+
+
+def test_a_submission_that_kills_its_dask_worker_is_blamed_alone(tmp_path):
+    """On a Dask cluster, does the submission that kills the worker grading it get the crash, recorded after it
+    died again alone, and its classmates their grades?"""
+    distributed = pytest.importorskip("distributed")
+    import dask
+    course = make_course(tmp_path / "course", cell_timeout=10)
+    make_class(course, ["ada", "dee"])
+    submit(course, "zed", KILLS_ITS_GRADER)
+    limits = Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30, sandbox=False)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                     host="127.0.0.1") as cluster:
+        results = {r.student: r for r in grade(course, ASSIGNMENT, limits, scheduler=cluster.scheduler_address,
+                                               progress=False, cifar10_dir=str(course), first=("zed",))}
+    assert {s: results[s].score for s in ("ada", "dee")} == {s: EXPECTED_SCORE[s] for s in ("ada", "dee")}
+    assert results["zed"].status == "error" and "killed by signal SIGKILL" in results["zed"].reason

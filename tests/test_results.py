@@ -50,3 +50,23 @@ def test_no_results_is_an_error_that_says_to_grade_first(tmp_path):
     """Does asking for results before grading name the command to run?"""
     with pytest.raises(FileNotFoundError, match="python -m autograder grade"):
         require_results(tmp_path, "toy")
+
+
+def test_a_failure_of_the_grader_is_marked_and_survives_the_file(tmp_path):
+    """Does a failure marked grader_fault make the result grader_fault, in the record and after loading?"""
+    result = sample()
+    assert not result.grader_fault
+    result.failures.append(Failure("error", "", "the grader failed: RuntimeError: boom", grader_fault=True))
+    record = json.loads(save_result(result, tmp_path).read_text())
+    assert record["grader_fault"] is True and record["failures"][-1]["grader_fault"] is True
+    assert load_results(tmp_path, "toy")[0].grader_fault
+
+
+def test_records_written_before_grader_faults_were_marked_load_unmarked(tmp_path):
+    """Does a result file whose failures lack grader_fault load as the student's own failures?"""
+    record = sample().to_dict()
+    for failure in record["failures"]:
+        del failure["grader_fault"]
+    (tmp_path / "grading" / "toy").mkdir(parents=True)
+    (tmp_path / "grading" / "toy" / "ada.json").write_text(json.dumps(record))
+    assert not load_results(tmp_path, "toy")[0].grader_fault

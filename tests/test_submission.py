@@ -1,5 +1,6 @@
 """Tests for autograder.grading.submission: one submission, alone, within its limits."""
 import subprocess
+import time
 from pathlib import Path
 
 import nbformat
@@ -131,3 +132,72 @@ def test_a_grader_fault_scores_zero_with_the_reason_never_the_notebooks_own_verd
     assert (result.score, result.status) == (0.0, "error")
     assert {t.message for t in result.tests} == {"GraderError: the grader could not run the tests: "
                                                  "RuntimeError: dataset missing"}
+
+
+def test_a_submission_folder_over_its_limit_is_not_read_and_says_why(tmp_path):
+    """Does a submission holding a 2 GiB sparse file get one 'unreadable' row naming the limit, at once,
+    with nothing copied or executed?"""
+    course = make_course(tmp_path / "course")
+    folder = submit(course, "ada", BODIES["ada"])
+    with open(folder / "data.bin", "wb") as handle:
+        handle.truncate(2 * 2 ** 30)
+    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path))
+    execution = run_submission(task)
+    result = execution.result
+    assert (result.score, result.status, execution.notebooks) == (0.0, "unreadable", {})
+    assert "more than the 50.0 MiB grading reads" in result.reason and result.seconds < 5
+    assert result.fingerprint == fingerprint(folder)
+
+
+def test_an_oversize_notebook_is_not_graded_and_says_how_to_fix_it(tmp_path):
+    """Is a notebook over the notebook limit left out (not copied, not run), with its size and the fix?"""
+    course = make_course(tmp_path / "course")
+    folder = submit(course, "ada", BODIES["ada"])
+    notebook = nbformat.read(folder / NOTEBOOK, as_version=4)
+    notebook.cells[0].source += "\n" + "x" * (2 * 2 ** 20)
+    nbformat.write(notebook, folder / NOTEBOOK)
+    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
+                     Limits(sandbox=False, notebook_bytes=2 ** 20))
+    result = run_submission(task).result
+    assert (result.score, result.status) == (0.0, "unreadable")
+    assert [(f.notebook, f.detail.split(",")[0]) for f in result.failures] == [(NOTEBOOK, "is 2.0 MiB")]
+    assert "clear its outputs" in result.reason
+
+
+def test_an_executed_notebook_over_the_limit_is_not_read(tmp_path):
+    """Is a notebook whose run printed more than the notebook limit left unread, with the reason, rather than
+    loaded into the grader?"""
+    course = make_course(tmp_path / "course")
+    folder = submit(course, "ada", BODIES["ada"] + "\nprint('x' * 2 ** 21)\n")
+    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
+                     Limits(sandbox=False, notebook_bytes=2 ** 20))
+    execution = run_submission(task)
+    assert execution.notebooks == {} and execution.result.score == 0.0
+    assert "its executed copy is 2.0 MiB" in execution.result.reason and "print less" in execution.result.reason
+
+
+SLEEPS_IN_THE_GRADER = '''import sys, time
+
+def square(x):
+    if "autograder.trusted.wire" in sys.modules:   # only when the grader calls it
+        time.sleep(1000)
+    return x * x
+'''
+
+
+def test_the_trusted_phase_keeps_its_budget_and_gives_the_true_reason(tmp_path):
+    """Does a submission that sleeps only in the grader's calls finish within its trusted budget, its tests
+    failing for the budget (a 'timeout' row saying so), never for a per-cell time limit?"""
+    course = make_course(tmp_path / "course")
+    folder = submit(course, "zed", SLEEPS_IN_THE_GRADER)
+    task = GradeTask("zed", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
+                     Limits(sandbox=False, test_seconds=200, trusted_seconds=3))
+    started = time.monotonic()
+    result = run_submission(task).result
+    assert time.monotonic() - started < 150   # without the budget, the first test alone would take 200 s
+    assert (result.score, result.status) == (0.0, "timeout")
+    assert [t.message for t in result.tests] == [
+        "GraderBudgetSpent: the grader's budget for running your functions (3 s) ran out during this test",
+        "GraderBudgetSpent: the grader's budget for running your functions (3 s) was used up by earlier tests"]
+    assert "the grader's budget for running the submission's functions (3 s for all tests) ran out" in result.reason
+    assert "per-cell" not in result.reason

@@ -5,6 +5,8 @@ last ones check how notebooks 6 and 7's saved models are read and evaluated.
 """
 from __future__ import annotations
 
+import resource
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +14,9 @@ import pytest
 
 from autograder.sandbox import SandboxLimits
 from autograder.trusted.session import WorkerPlan
-from autograder.trusted.tests import Verdict, defined_names, load_saved_model, run_trusted_tests
-from trusted_fixtures import ANSWER, cell
+from autograder.trusted.tests import BUDGET_SPENT, Budget, Verdict, defined_names, run_trusted_tests
+from model_fixtures import parameters, write_bomb
+from trusted_fixtures import ANSWER, TESTS, cell
 
 
 def test_the_reference_answer_passes_every_test_hidden_ones_included(trusted_grade):
@@ -59,13 +62,17 @@ def test_an_always_equal_object_or_an_ndarray_subclass_arrives_as_plain_data(tru
 
 
 def test_a_file_the_notebook_saved_is_read_by_its_name_from_the_graders_copy(trusted_grade, tmp_path):
+    """Does a test's name for a saved model lead to the grader's copy (read as declared shapes), and print as
+    the notebook's name for it?"""
     helper = cell("helper", "files", 'MODEL_FILE = "best_model.npz"')
     tests = {"test_file": 'import os\ncheck_true("file", os.path.exists(MODEL_FILE), f"{MODEL_FILE} is missing")\n'
-                          'check_close("saved", np.load(MODEL_FILE)["w"], [1.0, 2.0])'}
+                          'with np.load(MODEL_FILE) as saved:\n'
+                          '    check_true("shape", saved["W1"].shape == (3072, 5), str(saved["W1"].shape))'}
     missing = trusted_grade(ANSWER, tests, extra=[helper])["test_file"]
     assert missing.message == "CheckFailed: file: best_model.npz is missing"
     (tmp_path / "saved").mkdir()
-    np.savez(tmp_path / "saved" / "best_model.npz", w=np.array([1.0, 2.0]))
+    np.savez(tmp_path / "saved" / "best_model.npz", W1=np.zeros((3072, 5)), b1=np.zeros(5), W2=np.zeros((5, 10)),
+             b2=np.zeros(10))
     assert trusted_grade(ANSWER, tests, extra=[helper]) == {"test_file": Verdict(True)}
     assert Path.cwd() != tmp_path / "saved"
 
@@ -82,23 +89,6 @@ def test_the_worker_runs_in_the_sandbox(trusted_grade):
 def test_defined_names_are_the_top_level_definitions():
     assert defined_names(ANSWER + "\nx, (y, z) = 1, (2, 3)\nw: int = 4\n%matplotlib inline") == \
         ["scale", "Counter", "x", "y", "z", "w"]
-
-
-def test_a_saved_model_is_read_without_pickles_and_checked(tmp_path):
-    reference = Path(__file__).resolve().parent.parent / "solutions" / "two_layer_net"
-    rng = np.random.default_rng(0)
-    params = {"W1": rng.standard_normal((6, 4)), "b1": np.zeros(4), "W2": rng.standard_normal((4, 3)), "b2": np.zeros(3)}
-    np.savez(tmp_path / "good.npz", **params)
-    model = load_saved_model(reference, tmp_path / "good.npz")
-    assert model.loss(np.ones((2, 6))).shape == (2, 3)
-    np.savez(tmp_path / "pickled.npz", W1=np.array([object()]), b1=np.zeros(4), W2=np.zeros((4, 3)), b2=np.zeros(3))
-    with pytest.raises(ValueError, match="pickle"):
-        load_saved_model(reference, tmp_path / "pickled.npz")
-    np.savez(tmp_path / "shapes.npz", **{**params, "b1": np.zeros(5)})
-    with pytest.raises(ValueError, match="W1 \\(D, H\\)"):
-        load_saved_model(reference, tmp_path / "shapes.npz")
-    with pytest.raises(FileNotFoundError, match="was not saved"):
-        load_saved_model(reference, tmp_path / "missing.npz")
 
 
 def test_notebook_6_evaluates_the_saved_models_with_the_reference_network(tmp_path):
@@ -122,3 +112,51 @@ def test_notebook_6_evaluates_the_saved_models_with_the_reference_network(tmp_pa
     assert verdicts["test_6_1_overfit"].kind == "FileNotFoundError"
     assert verdicts["test_6_2_validation_accuracy"].message.startswith("CheckFailed: validation accuracy: expected at least 0.5")
 
+
+
+def test_the_budget_bounds_all_tests_together_and_says_so(trusted_grade):
+    """With every call sleeping, do three 3 s tests under a 4 s budget finish in about 4 s, the first timing out,
+    the second cut by the budget and the third failing at once, each saying why?"""
+    sleepy = ANSWER.replace("    return x * factor", "    import time\n    time.sleep(100)") \
+                   .replace("        self.seen.append(values)", "        import time\n        time.sleep(100)")
+    tests = {"test_a": TESTS["test_scale"], "test_b": TESTS["test_scale"], "test_c": TESTS["test_counter"]}
+    start = time.monotonic()
+    verdicts = trusted_grade(sleepy, tests, seconds=3.0, budget=Budget(4.0))
+    elapsed = time.monotonic() - start
+    assert [v.kind for v in verdicts.values()] == ["TimeoutError", BUDGET_SPENT, BUDGET_SPENT]
+    assert verdicts["test_b"].message == f"{BUDGET_SPENT}: the grader's budget for running your functions (4 s) " \
+                                         "ran out during this test"
+    assert verdicts["test_c"].message.endswith("(4 s) was used up by earlier tests")
+    assert elapsed < 4.0 + 5.0, f"took {elapsed:.1f} s"
+
+
+def test_a_budget_left_unspent_changes_nothing(trusted_grade):
+    """Does a budget that is not used up leave every verdict as it would be without one?"""
+    assert trusted_grade(ANSWER, budget=Budget(60.0)) == {"test_scale": Verdict(True), "test_counter": Verdict(True)}
+
+
+def test_notebook_7_evaluates_the_saved_model_elsewhere_and_refuses_what_would_stall_the_grader(tmp_path):
+    """Does test 7.2 score best_model.npz through the evaluation process (a random model fails its threshold with
+    the accuracy seen), and fail a decompression bomb, a float128 model and a huge hidden layer with the reason,
+    the grader's peak memory growing by far less than any of them would take?"""
+    reference = Path(__file__).resolve().parent.parent / "solutions" / "two_layer_net" / "7_hyperparameter_search.ipynb"
+    plan = WorkerPlan(tmp_path, SandboxLimits(cpu_seconds=60), False, {"PATH": "/usr/bin:/bin"})
+    files = {"random": parameters(hidden=20), "float128": {**parameters(), "W1": np.zeros((3072, 5), np.longdouble)},
+             "huge": {**parameters(), "W1": np.zeros((3072, 5000), np.float32), "b1": np.zeros(5000, np.float32),
+                      "W2": np.zeros((5000, 10), np.float32)}}
+    messages = {}
+    for name in ("random", "float128", "huge", "bomb"):
+        saved = tmp_path / name
+        saved.mkdir()
+        if name == "bomb":
+            write_bomb(saved / "best_model.npz", 256 * 2 ** 20, declared=(2 ** 26,))   # 256 MiB from about 1 MB
+        else:
+            np.savez(saved / "best_model.npz", **files[name])
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # kB; the first run loads CIFAR-10
+        messages[name] = run_trusted_tests(reference, plan, saved)["test_7_2_saved_model"].message
+        assert name == "random" or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024, name
+    assert messages["random"].startswith("CheckFailed: validation accuracy of the saved model: expected at least 0.52")
+    assert messages["float128"] == "SavedModelError: best_model.npz: W1 is of dtype float128; parameters must be " \
+                                   "float32 or float64"
+    assert "saw W1 (3072, 5000)" in messages["huge"]
+    assert messages["bomb"].startswith("SavedModelError: best_model.npz: b1 declares shape (67108864,) (256 MiB)")

@@ -3,11 +3,12 @@ import json
 import math
 import socket
 import struct
+import threading
 
 import numpy as np
 import pytest
 
-from autograder.trusted.wire import MAX_BLOBS, MAX_HEADER, Codec, Exchange, WireError, receive, send
+from autograder.trusted.wire import MAX_BLOBS, MAX_FRAME, MAX_HEADER, MAX_REQUEST, Codec, Exchange, WireError, receive, send
 
 
 class Record:
@@ -111,13 +112,16 @@ def test_a_header_that_is_not_json_is_refused(pair):
 
 
 @pytest.mark.parametrize("header", [{}, {"blobs": "3"}, {"blobs": [-1]}, {"blobs": [1.5]}, {"blobs": [True]},
-                                    {"blobs": [MAX_BLOBS, 1]}, [0]])
+                                    {"blobs": [MAX_BLOBS, 1]}, {"blobs": [0] * (2 ** 18 + 1)}, [0]])
 def test_a_header_without_a_proper_blob_list_is_refused(pair, header):
-    """Is a missing, malformed or oversized "blobs" list (or a header that is not an object) a WireError?"""
+    """Is a missing, malformed or oversized "blobs" list (too many bytes, or more than 2**18 arrays, each a view
+    object when read), or a header that is not an object, a WireError?"""
     text = json.dumps(header).encode()
-    pair[0].sendall(struct.pack("<Q", len(text)) + text)
+    sender = threading.Thread(target=pair[0].sendall, args=(struct.pack("<Q", len(text)) + text,), daemon=True)
+    sender.start()   # a header larger than the socket's buffer is sent while it is read
     with pytest.raises(WireError, match="array data"):
         receive(pair[1])
+    sender.join(timeout=5)
 
 
 # --- values by value --------------------------------------------------------------------------
@@ -436,3 +440,55 @@ def test_an_abstract_numpy_type_crosses_as_a_handle():
     """Does np.floating (a class that is no dtype) cross as a handle, as any other class does?"""
     header, _ = Side(+1).pack({}, {"t": np.floating}, Exchange(+1))
     assert header["values"]["t"] == {"$": "mine", "h": 1}
+
+
+# --- limits -----------------------------------------------------------------------------------
+def test_a_frame_larger_than_the_reader_allows_is_refused_from_its_header(pair):
+    """Is a frame whose header announces more than max_frame bytes refused before its data is read (none sent)?"""
+    text = json.dumps({"op": "return", "blobs": [400 * 2 ** 20, 400 * 2 ** 20]}).encode()
+    pair[0].sendall(struct.pack("<Q", len(text)) + text)   # no array data follows: reading it would hang
+    with pytest.raises(WireError, match="larger than the 67108864 bytes a frame may hold"):
+        receive(pair[1])
+
+
+def test_the_frame_limit_counts_the_header_and_every_blob(pair):
+    """Does a frame of exactly max_frame bytes pass, and one byte more fail, header included?"""
+    send(pair[0], {"op": "x"}, [b"a" * 100, b"b" * 50])
+    size = len(json.dumps({"op": "x", "blobs": [100, 50]}, separators=(",", ":")))
+    assert receive(pair[1], max_frame=size + 150)[1] == [b"a" * 100, b"b" * 50]
+    send(pair[0], {"op": "x"}, [b"a" * 100, b"b" * 50])
+    with pytest.raises(WireError, match="larger than"):
+        receive(pair[1], max_frame=size + 149)
+
+
+def test_the_grader_reads_at_most_64_mib_and_the_worker_a_gibibyte():
+    """Are the defaults the ones the threat model states (the grader's replies 64 MiB, headers 8 MiB)?"""
+    assert (MAX_FRAME, MAX_HEADER, MAX_REQUEST) == (64 * 2 ** 20, 8 * 2 ** 20, 2 ** 30)
+
+
+SPECIAL = ["__array_interface__", "__array_struct__", "__array__", "__array_priority__", "__array_ufunc__",
+           "__array_function__", "__dict__", "__class__", "__len__", "__private"]
+
+
+@pytest.mark.parametrize("name", SPECIAL)
+def test_an_object_attribute_with_a_special_name_is_refused_when_decoding(name):
+    """Is an object node naming a __special__ attribute a WireError, so that no such attribute reaches an object?"""
+    nodes = {"1": {"t": "object", "class": {"name": "Record"}, "k": ["shape", name], "v": [{"$": "tuple", "v": [9]}, 8]}}
+    with pytest.raises(WireError, match="refused"):
+        decode({"$": "node", "id": 1}, nodes)
+
+
+def test_an_object_attribute_with_a_special_name_cannot_be_sent():
+    """Does encoding an object whose __dict__ holds __array_interface__ fail, naming the attribute?"""
+    record = Record()
+    record.__array_interface__ = {"shape": (9,), "typestr": "<f8", "data": (8, False), "version": 3}
+    with pytest.raises(WireError, match="__array_interface__"):
+        Side(-1).pack({}, {"v": record}, Exchange(-1))
+
+
+def test_plain_private_attributes_still_cross():
+    """Do attributes with one leading underscore (and name-mangled ones) cross as before?"""
+    record = Record()
+    record._cache, record._Solver__step = [1], 2
+    received = cross(record)
+    assert received._cache == [1] and received._Solver__step == 2

@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.sandbox import SandboxLimits
 from autograder.trusted.session import WorkerPlan
-from autograder.trusted.tests import Verdict, run_trusted_tests
+from autograder.trusted.tests import Budget, Verdict, run_trusted_tests
 
 SETUP = "import numpy as np\nfrom nn_helpers.checks import check_close, check_true\n%matplotlib inline"
 ANSWER = '''def scale(x, factor):
@@ -58,7 +58,7 @@ def write_notebook(path: Path, answer: str, tests: dict[str, str] = TESTS, extra
 def toy_grader(tmp_path: Path):
     """grade(student_answer, ...) -> {grade_id: Verdict}, the reference being ANSWER with TESTS."""
     def grade(answer: str, tests: dict[str, str] = TESTS, extra: list = (), sandbox: bool = False,
-              seconds: float = 20.0, reference_answer: str = ANSWER) -> dict[str, Verdict]:
+              seconds: float = 20.0, reference_answer: str = ANSWER, budget: Budget | None = None) -> dict[str, Verdict]:
         (tmp_path / "reference").mkdir(exist_ok=True)
         reference = write_notebook(tmp_path / "reference" / "toy.ipynb", reference_answer, tests, extra)
         submission = tmp_path / "submission"
@@ -69,5 +69,5 @@ def toy_grader(tmp_path: Path):
                "OMP_NUM_THREADS": "1"}
         plan = WorkerPlan(submission, SandboxLimits(cpu_seconds=60, memory_bytes=2 * 2 ** 30), sandbox, env,
                           test_seconds=seconds)
-        return run_trusted_tests(reference, plan, tmp_path / "saved")
+        return run_trusted_tests(reference, plan, tmp_path / "saved", budget)
     return grade

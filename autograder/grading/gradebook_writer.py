@@ -63,7 +63,8 @@ class GradebookWriter:
         shutil.rmtree(staged, ignore_errors=True)
         if not outcome["success"]:
             result.failures.append(Failure("error", "", "nbgrader could not record the grades in the gradebook: "
-                                           + _last_line(outcome.get("error") or outcome.get("log") or "")))
+                                           + _last_line(outcome.get("error") or outcome.get("log") or ""),
+                                           grader_fault=True))
         save_result(result, self.course_root)
 
 

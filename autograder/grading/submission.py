@@ -1,8 +1,9 @@
 """Execute one submission with nbgrader, alone, within a budget of CPU time and a memory cap.
 
-A worker (a pool process or a Dask worker) calls `run_submission`. It builds a private
-scratch nbgrader course (config, the release as its source, a gradebook holding only the
-release, the one submission, restored to the release's shape), runs `nbgrader autograde` there in a
+A worker (a pool process or a Dask worker) calls `run_submission`. It reads only what
+intake.py allows of the submission folder (regular files, within size limits), builds a
+private scratch nbgrader course (config, the release as its source, a gradebook holding
+only the release, the one submission, restored to the release's shape), runs `nbgrader autograde` there in a
 sandbox (autograder/sandbox: it sees the scratch course, the dataset, Python and the kit's
 code, nothing else; no network, its own uid; a CPU budget for its whole process tree with a
 wall-clock backstop, a memory cap, a process cap) and reads the executed notebooks back. Then every
@@ -13,7 +14,6 @@ so it is the grade. Nothing here touches the real gradebook: the single writer
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys
@@ -27,13 +27,16 @@ import nbformat
 
 from ..course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
 from . import cell_budget
+from .intake import NOTEBOOK_BYTES, SUBMISSION_BYTES, copy_regular_files, fingerprint, notebook_too_big, \
+    oversize_notebooks, regular_file_size, survey, too_big
 from .restore import restore_folder
 from ..results import Failure, SubmissionResult, Flag
 from ..sandbox import SandboxLimits, SandboxRun, run
 from .scoring import answers_timed_out, apply_verdicts, autograded_tests, score_notebooks
 from ..trusted.session import WorkerPlan
 from .flags import flag_suspicious_code
-from ..trusted.tests import SAVED_FILES, Verdict, run_trusted_tests
+from ..trusted.saved import SAVED_FILES
+from ..trusted.tests import BUDGET_SPENT, Budget, Verdict, run_trusted_tests
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,10 @@ class Limits:
     blas_threads: int = 1              # threads per submission; parallelism comes from the pool
     max_processes: int = 256           # processes and threads of one submission (nbgrader, kernel, ...)
     sandbox: bool = True               # off only for code you trust, or where sandboxes cannot be made
-    test_seconds: float = 120.0        # CPU seconds of each test cell of the trusted re-run (trusted/)
+    test_seconds: float = 60.0         # CPU seconds of each test cell of the trusted re-run (trusted/)
+    trusted_seconds: float = 120.0     # CPU seconds of the trusted re-run of a whole submission (every test)
+    notebook_bytes: int = NOTEBOOK_BYTES        # one notebook, as submitted and as executed; larger is not graded
+    submission_bytes: int = SUBMISSION_BYTES    # the submission folder's files together; larger is not read at all
 
 
 @dataclass(frozen=True)
@@ -70,14 +76,6 @@ class Execution:
     notebooks: dict[str, str]
 
 
-def fingerprint(submission_dir: Path) -> str:
-    """sha256 over the relative paths and bytes of every file of a submission."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(submission_dir).rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(submission_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 # Trusted scoring patches module globals and NumPy's global random state, and CPython's ast
 # module is not safe across threads: on a Dask worker with several threads, one submission
 # at a time does its work in this process; only the sandboxed notebook runs overlap.
@@ -95,8 +93,16 @@ def run_submission(task: GradeTask) -> Execution:
 
 def _run_submission(task: GradeTask) -> Execution:
     start = time.perf_counter()
+    limits = task.limits
     source = Path(task.course_root) / SOURCE_DIR / task.assignment
     release = Path(task.course_root) / RELEASE_DIR / task.assignment
+    found = survey(Path(task.submission_dir))
+    identity = fingerprint(Path(task.submission_dir), limits.submission_bytes, found)
+    refused = too_big(found, limits.submission_bytes)
+    if refused:   # nothing of it is copied or read
+        tests, _ = score_notebooks(source, {}, [refused])
+        return Execution(SubmissionResult(task.student, task.assignment, identity, tests, [refused],
+                                          round(time.perf_counter() - start, 1)), {})
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as scratch:
         course = Path(scratch)
         shutil.copy2(Path(task.course_root) / CONFIG_FILE, course / CONFIG_FILE)
@@ -105,10 +111,12 @@ def _run_submission(task: GradeTask) -> Execution:
         shutil.copytree(release, course / SOURCE_DIR / task.assignment)   # what students have: no hidden tests
         shutil.copy2(task.gradebook_template, course / "gradebook.db")
         submitted = course / "submitted" / task.student / task.assignment
-        shutil.copytree(task.submission_dir, submitted)
-        for name in SAVED_FILES:   # only what this run saves may be evaluated as the student's trained model
-            (submitted / name).unlink(missing_ok=True)
-        failures = _drop_unreadable(submitted, [p.name for p in source.glob("*.ipynb")])
+        oversize = oversize_notebooks(found, limits.notebook_bytes)
+        copy_regular_files(Path(task.submission_dir), submitted, found,
+                           skip=set(oversize) | SAVED_FILES)   # only what this run saves may be evaluated as a model
+        expected = sorted(p.name for p in source.glob("*.ipynb"))
+        failures = [notebook_too_big(name, oversize[name], limits.notebook_bytes) for name in expected if name in oversize]
+        failures += _drop_unreadable(submitted, [name for name in expected if name not in oversize])
         flags = restore_folder(submitted, release)
         flags += flag_suspicious_code(submitted)
         if any(submitted.glob("*.ipynb")):
@@ -118,15 +126,30 @@ def _run_submission(task: GradeTask) -> Execution:
             finally:
                 IN_PROCESS.acquire()
         autograded = course / "autograded" / task.student / task.assignment
-        # nbgrader copies every notebook into autograded/ before executing them one by one: after a
-        # kill, the copies not yet executed are there too, and a test cell without output would pass.
-        notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(autograded.glob("*.ipynb"))
-                     if was_executed(p)}
+        notebooks, unread = _executed_notebooks(autograded, limits.notebook_bytes)
+        failures += unread
         failures += _score_in_grader(task, submitted, autograded, notebooks, flags)
-    tests, found = score_notebooks(source, notebooks, failures)
-    result = SubmissionResult(task.student, task.assignment, fingerprint(Path(task.submission_dir)),
-                              tests, failures + found, round(time.perf_counter() - start, 1), flags)
+    tests, found_failures = score_notebooks(source, notebooks, failures)
+    result = SubmissionResult(task.student, task.assignment, identity, tests, failures + found_failures,
+                              round(time.perf_counter() - start, 1), flags)
     return Execution(result, notebooks)
+
+
+def _executed_notebooks(autograded: Path, limit: int) -> tuple[dict[str, str], list[Failure]]:
+    """Name -> JSON text of every executed notebook nbgrader left (regular files up to `limit` bytes).
+
+    nbgrader copies every notebook into autograded/ before executing them one by one: after a
+    kill, the copies not yet executed are there too, and a test cell without output would pass.
+    The folder is where the student's code ran: a link or a pipe there is never read.
+    """
+    notebooks, failures = {}, []
+    for path in sorted(autograded.glob("*.ipynb")):
+        size = regular_file_size(path)
+        if size is not None and size > limit:
+            failures.append(notebook_too_big(path.name, size, limit, executed=True))
+        elif size is not None and was_executed(path):
+            notebooks[path.name] = path.read_text(encoding="utf-8")
+    return notebooks, failures
 
 
 TIMED_OUT = "TimeoutError: a cell before the tests ran past the time limit in the notebook's run, so the tests were not run"
@@ -142,17 +165,22 @@ def _score_in_grader(task: GradeTask, submitted: Path, autograded: Path,
     tests = {}
     for notebook, grade_id, *_ in autograded_tests(reference):
         tests.setdefault(notebook, []).append(grade_id)
-    failures = []
+    failures, budget = [], Budget(limits.trusted_seconds)
     for name in sorted(set(tests) & set(notebooks)):
         try:
             if answers_timed_out(notebooks[name]):   # the worker would loop the same way
                 verdicts = {grade_id: Verdict(False, TIMED_OUT, "TimeoutError") for grade_id in tests[name]}
             else:
-                verdicts = run_trusted_tests(reference / name, plan, autograded)
+                verdicts = run_trusted_tests(reference / name, plan, autograded, budget)
         except Exception as error:  # a fault of the grader itself: never fall back to the notebook's own verdicts
             detail = f"the grader could not run the tests: {type(error).__name__}: {error}"
-            failures.append(Failure("error", name, detail))
+            failures.append(Failure("error", name, detail, grader_fault=True))
             verdicts = {grade_id: Verdict(False, f"GraderError: {detail}", "GraderError") for grade_id in tests[name]}
+        unfinished = [grade_id for grade_id, verdict in verdicts.items() if verdict.kind == BUDGET_SPENT]
+        if unfinished:
+            failures.append(Failure("timeout", name, f"the grader's budget for running the submission's functions "
+                                                     f"({budget.seconds:g} s for all tests) ran out: "
+                                                     f"{', '.join(unfinished)} could not run or finish"))
         notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts)
         flags += disagreements
     return failures

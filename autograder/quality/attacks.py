@@ -2,17 +2,25 @@
 
 Every attack starts from the same honest submission of notebook 1 (the reference with
 one mistake: `matvec_dW_transposed`, which fails test_1_4_matvec_l2) and adds one attack.
-An attack is defeated when the submission scores no more than the honest one, and grading
-records it: a tampering flag on the notebook, or the failure the sandbox reported.
+An attack is defeated when the submission scores no more than the honest one, harms no
+other submission, finishes within its limits, and grading records it: a tampering flag on
+the notebook, the failure the sandbox reported, or a test failed for what it tried.
+
+Some attacks act only when the grader calls the student's functions (in the trusted
+worker, recognised by the wire module it imports): the notebook's own run sees honest code.
 """
 from __future__ import annotations
 
 import copy
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell
+from nbformat.v4 import new_code_cell, new_output
+from numpy.lib import format as npy
 
 NOTEBOOK = "1_computational_graphs.ipynb"
 TARGET = "task_1_4_matvec_l2"   # the answer cell the attacks add their code to
@@ -26,6 +34,8 @@ class Attack:
     edit: Callable[[NotebookNode], None]   # changes the honest notebook in place
     traces: tuple[str, ...]                # what grading must record: "flag" (a review flag), failure kinds
     companions: tuple[str, ...] = ()       # other notebooks of the honest submission sent along
+    message: str = ""                      # a phrase a failed test's message must hold
+    folder: Callable[[Path], None] | None = None   # changes the submission folder (after the notebooks are written)
 
 
 def cell(notebook: NotebookNode, grade_id: str) -> NotebookNode:
@@ -101,6 +111,123 @@ if os.path.exists(_source):
             exec("".join(_cell["source"]))
 '''.format(name=NOTEBOOK, target=TARGET)
 
+IN_GRADER = '"autograder.trusted.wire" in _sys.modules'   # true only in the grader's worker
+
+# Claims to be an array of a million floats at address 8: np.asarray on it in the grader read
+# that memory and killed the grading process (SIGSEGV), and with it its classmates' grades.
+ARRAY_INTERFACE = '''import sys as _sys
+
+
+class _Memory:
+    def __init__(self):
+        self.shape = (1000000,)
+        self.__array_interface__ = {{"shape": (1000000,), "typestr": "<f8", "data": (8, False), "version": 3}}
+
+
+_honest_circuit = sigmoid_circuit
+
+
+def sigmoid_circuit(w, x):
+    f, dw, dx = _honest_circuit(w, x)
+    return (f, _Memory(), dx) if {in_grader} else (f, dw, dx)
+'''.format(in_grader=IN_GRADER)
+
+# The same object, sent by a worker whose own refusal to send it was switched off.
+FORGED_REPLY = ARRAY_INTERFACE + '''
+if {in_grader}:
+    import autograder.trusted.wire as _wire
+    _wire._plain_name = lambda key: True
+'''.format(in_grader=IN_GRADER)
+
+# From the grader's call, signal every process it can see, its parent first.
+KILL_GRADER = '''import os, signal, sys as _sys
+
+_honest_add = add_gate
+
+
+def add_gate(x, y):
+    if {in_grader}:
+        for pid in [os.getppid()] + [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+            if pid != os.getpid():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+    return _honest_add(x, y)
+'''.format(in_grader=IN_GRADER)
+
+EXIT_IN_GRADER = '''import os as _os, sys as _sys
+
+_honest_add = add_gate
+
+
+def add_gate(x, y):
+    if {in_grader}:
+        _os._exit(0)
+    return _honest_add(x, y)
+'''.format(in_grader=IN_GRADER)
+
+# Every function sleeps when the grader calls it: each test would use its whole limit.
+SLEEP_IN_GRADER = '''import sys as _sys, time as _time
+
+if {in_grader}:
+    def _asleep(function):
+        def wrapper(*args, **kwargs):
+            _time.sleep(1000)
+        return wrapper
+
+    for _name in ("add_gate", "add_gate_backward", "mul_gate", "mul_gate_backward", "max_gate",
+                  "max_gate_backward", "simple_graph", "sigmoid_circuit", "matvec_l2"):
+        globals()[_name] = _asleep(globals()[_name])
+'''.format(in_grader=IN_GRADER)
+
+# Two arrays of 40 MiB each: a reply over the 64 MiB a frame to the grader may hold.
+HUGE_REPLY = '''import sys as _sys
+
+_honest_mul = mul_gate
+
+
+def mul_gate(x, y):
+    if {in_grader}:
+        return np.ones(5 * 2 ** 20), np.ones(5 * 2 ** 20)
+    return _honest_mul(x, y)
+'''.format(in_grader=IN_GRADER)
+
+
+def sparse_file(folder: Path) -> None:
+    """A 2 GiB file of nothing next to the notebooks (it takes no disk: it is sparse)."""
+    with open(folder / "weights.bin", "wb") as handle:
+        handle.truncate(2 * 2 ** 30)
+
+
+def oversize_notebook(megabytes: int = 20) -> Callable[[NotebookNode], None]:
+    """An output of `megabytes` MB stored in the notebook (20: over the notebook limit, under the folder's)."""
+    def edit(notebook):
+        cell(notebook, TARGET).outputs = [new_output("stream", name="stdout", text="x" * (megabytes * 10 ** 6))]
+    return edit
+
+
+def write_npz_bomb(path: Path, member_bytes: int = 2 * 2 ** 30, declared: tuple[int, ...] | None = None,
+                   level: int = 9) -> Path:
+    """A saved model whose b1 decompresses to `member_bytes` (2 GiB: the file is about 2 MB at level 9), its
+    header declaring `declared` (default: all of it, as float32); W1, W2 and b2 are small and right."""
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.standard_normal((3072, 50)).astype(np.float32), "W2": np.zeros((50, 10), np.float32),
+              "b2": np.zeros(10, np.float32)}
+    shape = declared if declared is not None else ((member_bytes - 128) // 4,)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        for key, value in params.items():
+            with archive.open(f"{key}.npy", "w") as member:
+                npy.write_array(member, value)
+        with archive.open("b1.npy", "w", force_zip64=True) as member:
+            npy.write_array_header_1_0(member, {"descr": "<f4", "fortran_order": False, "shape": shape})
+            left = member_bytes - 128
+            while left > 0:
+                member.write(bytes(min(left, 2 ** 24)))
+                left -= 2 ** 24
+    return path
+
+
 ATTACKS = (
     Attack("patch_allclose", "np.allclose always says True (the attack nbgrader falls for)",
            append_to_answer("np.allclose = lambda *args, **kwargs: True"), traces=("flag",)),
@@ -146,4 +273,20 @@ ATTACKS = (
     Attack("forge_result_file", "a daemon rewrites the executed notebook to drop every error",
            prepend_to_answer(FORGE), traces=("flag",),
            companions=("2_layers.ipynb",)),  # keeps nbgrader busy after notebook 1 is written
+    Attack("segfault_array_interface", "in the grader's calls, sigmoid_circuit returns an object whose "
+           "__array_interface__ points at address 8 (it crashed the grading process)",
+           append_to_answer(ARRAY_INTERFACE), traces=(), message="__array_interface__"),
+    Attack("forged_array_reply", "the same object, sent by a worker whose own check is switched off",
+           append_to_answer(FORGED_REPLY), traces=("sandbox",), message="broke the protocol"),
+    Attack("kill_grader", "in the grader's calls, SIGKILL to its parent and every process it can see",
+           append_to_answer(KILL_GRADER), traces=("flag",)),
+    Attack("exit_in_grader_calls", "in the grader's calls, os._exit(0)",
+           append_to_answer(EXIT_IN_GRADER), traces=("sandbox",), message="ended the worker (exit code 0)"),
+    Attack("sleep_in_grader_calls", "every function sleeps 1000 s when the grader calls it",
+           append_to_answer(SLEEP_IN_GRADER), traces=("timeout",), message="the grader's budget"),
+    Attack("huge_reply", "in the grader's calls, mul_gate returns two 40 MiB arrays",
+           append_to_answer(HUGE_REPLY), traces=("sandbox",), message="larger than the 67108864 bytes a frame may hold"),
+    Attack("sparse_file", "a 2 GiB sparse file next to the notebooks", lambda notebook: None,
+           traces=("unreadable",), folder=sparse_file),
+    Attack("oversize_notebook", "a 20 MB notebook (an output kept in it)", oversize_notebook(), traces=("unreadable",)),
 )

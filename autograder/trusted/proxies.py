@@ -71,13 +71,15 @@ class RemoteName(RemoteHandle):
     def __init__(self, session: Session, name: str):
         super().__init__(session, 0)
         self._name = name
+        self._worker = None   # the connection the handle belongs to: a restarted worker numbers its handles anew
 
     def _resolve(self):
-        if not self._handle:
+        if not self._handle or self._worker is not self._session.sock:
+            self._handle = 0
             value = self._session.request("lookup", name=self._name)
             if not isinstance(value, RemoteHandle):
                 return value
-            self._handle = value._handle
+            self._handle, self._worker = value._handle, self._session.sock
         return self
 
     def __call__(self, *args, **kwargs):

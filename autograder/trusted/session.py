@@ -46,6 +46,13 @@ class WorkerPlan:
     test_seconds: float = 120.0   # CPU seconds each test cell, and the worker's definitions, may use
 
 
+class GraderBudgetSpent(TimeoutError):
+    """The submission's budget for the trusted phase (trusted.tests.Budget) ran out during a test."""
+
+
+BUDGET_SPENT = GraderBudgetSpent.__name__
+
+
 class WorkerGone(Exception):
     """The worker ended, or was stopped, during a call."""
 
@@ -66,8 +73,12 @@ class Session:
         self._defining = False                 # the worker is defining the answers
         self.start_test()
 
-    def start_test(self) -> None:
-        """A test cell starts: its budget of CPU time and its wall-clock backstop count from now."""
+    def start_test(self, budget=None) -> None:
+        """A test cell starts: its budget of CPU time and its wall-clock backstop count from now.
+
+        `budget` (trusted.tests.Budget) also bounds the test by what is left of the submission's.
+        """
+        self._budget = budget
         self._test_started = self._checked = time.monotonic()
         self._cpu_before = 0.0     # CPU seconds this test's earlier workers used
         self._cpu_base = self._sandbox.cpu_seconds() if self._sandbox is not None else 0.0
@@ -149,17 +160,30 @@ class Session:
 
     def _check_budget(self) -> None:
         self._checked = time.monotonic()
-        if self._cpu_used() > self.plan.test_seconds:
+        used = self._cpu_used()
+        if self._budget is not None and used > self._budget.left():
+            raise self._timed_out("budget")
+        if used > self.plan.test_seconds:
             raise self._timed_out("cpu")
         if self._wall_left() <= 0:
-            raise self._timed_out("wall")
+            raise self._timed_out("budget" if self._past_budget_wall() else "wall")
+
+    def test_cpu_seconds(self) -> float:
+        """CPU seconds the current test's workers used so far."""
+        return self._cpu_used()
+
+    def _past_budget_wall(self) -> bool:
+        return self._budget is not None and time.monotonic() >= self._budget.wall_end
 
     def _cpu_used(self) -> float:
         now = self._sandbox.cpu_seconds() if self._sandbox is not None else self._cpu_base
         return self._cpu_before + now - self._cpu_base
 
     def _wall_left(self) -> float:
-        return self._test_started + WALL_FACTOR * self.plan.test_seconds - time.monotonic()
+        end = self._test_started + WALL_FACTOR * self.plan.test_seconds
+        if self._budget is not None:
+            end = min(end, self._budget.wall_end)
+        return end - time.monotonic()
 
     def _timed_out(self, kind: str) -> TimeoutError:
         """Stop the worker; the TimeoutError that says which budget it ran past."""
@@ -170,6 +194,8 @@ class Session:
                       f"{WALL_FACTOR * seconds:g} s of wall-clock time, waiting (sleep, input, a lock)")
             return TimeoutError(f"the notebook's answer cells did not finish running within {budget} (is there a loop "
                                 "outside a function?), so none of its tests could run")
+        if kind == "budget":
+            return GraderBudgetSpent("the grader's budget for running your functions was used up during this test")
         if kind == "cpu":
             return TimeoutError(f"the student's code used more than {seconds:g} s of CPU time in one test and was "
                                 "stopped")

@@ -9,7 +9,8 @@ the student's code does to NumPy, to nn_helpers or to the notebook's cells can p
 
 What a test needs from a training run (notebook 6's models, notebook 7's best_model.npz)
 comes from the files the notebook's own sandboxed run saved; the thresholds evaluate
-them with the kit's own TwoLayerNet (the reference), loaded with `allow_pickle=False`.
+them with the kit's own TwoLayerNet (the reference), in a bounded process of their own
+(saved.py, evaluate.py): no saved file is opened in the grader.
 """
 from __future__ import annotations
 
@@ -17,29 +18,52 @@ import ast
 import builtins
 import contextlib
 import io
-import shutil
+import math
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
 import nbformat
-import numpy as np
 
 import nn_helpers.data
 import nn_helpers.notebook_import
 from nn_helpers import cells
-from nn_helpers.cells import SAVED_MODEL_FILES, NoIPython, python_source
+from nn_helpers.cells import NoIPython, python_source
 
 from .proxies import TEST_MODULE, RemoteName
-from .session import Session, WorkerPlan
+from .saved import bind_saved_files, copy_saved_files, saved_models
+from ..sandbox import WALL_FACTOR
+from .session import BUDGET_SPENT, Session, WorkerPlan
 
-# Models the training notebooks save in cells tagged `training`: name in the tests -> file.
-SAVED_MODELS = {"6_training_cifar10.ipynb": {"overfit_model": "overfit_model.npz", "net": "net.npz"}}
-SAVED_FILES = set(SAVED_MODEL_FILES)
-MODEL_CLASS = ("4_two_layer_net.ipynb", "TwoLayerNet")   # the reference class that evaluates them
-MODEL_KEYS = ("W1", "b1", "W2", "b2")
-SAVED_FILE_LIMIT = 256 * 2 ** 20   # bytes; a larger saved file is not read
+
+
+
+
+class Budget:
+    """The CPU seconds the grader may spend running one submission's functions, over all its notebooks.
+
+    Each test has its own limit (`WorkerPlan.test_seconds`); the budget bounds their sum, and
+    its wall-clock backstop (WALL_FACTOR times as long) bounds code that only waits. The
+    session checks both while a test runs (`Session.start_test`), so a hostile submission
+    holds its grading slot no longer than that, and a busy machine uses none of it.
+    """
+
+    def __init__(self, seconds: float = math.inf):
+        self.seconds = seconds
+        self.spent_cpu = 0.0
+        self.wall_end = time.monotonic() + WALL_FACTOR * seconds
+
+    def left(self) -> float:
+        """CPU seconds left (0 once the wall-clock backstop has passed)."""
+        return 0.0 if time.monotonic() >= self.wall_end else max(0.0, self.seconds - self.spent_cpu)
+
+    def spent(self, during: bool = False) -> Verdict:
+        """The verdict of a test the budget left no time for (`during`: it ran out while the test ran)."""
+        when = "ran out during this test" if during else "was used up by earlier tests"
+        return Verdict(False, f"{BUDGET_SPENT}: the grader's budget for running your functions ({self.seconds:g} s "
+                              f"of CPU time) {when}", BUDGET_SPENT)
 
 
 @dataclass(frozen=True)
@@ -51,8 +75,12 @@ class Verdict:
     hidden: bool = False  # failed only in the hidden part, which the student's notebook does not hold
 
 
-def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dict[str, Verdict]:
+def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path,
+                      budget: Budget | None = None) -> dict[str, Verdict]:
     """grade_id -> Verdict for every autograded test cell of the reference notebook `reference`.
+
+    `budget` bounds the time of every test of the submission together (none by default);
+    once it is spent, the remaining tests fail at once, saying so.
 
     `saved_dir` holds what the notebook's own run saved (models). The tests name those
     files as the notebook does ("best_model.npz"); the names lead to the grader's copies.
@@ -63,42 +91,24 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dic
     namespace = {"__name__": TEST_MODULE, "__builtins__": builtins, "get_ipython": NoIPython}
     verdicts: dict[str, Verdict] = {}
     with tempfile.TemporaryDirectory(prefix="trusted-files-") as files:
-        _copy_saved_files(saved_dir, Path(files))
+        copy_saved_files(saved_dir, Path(files))
         try:
             for cell in notebook.cells:
                 if cell.cell_type != "code":
                     continue
                 if cells.is_answer(cell):   # training cells too: what they define is bound, their models from the files
                     namespace.update({name: RemoteName(session, name) for name in defined_names(cell.source)})
-                    namespace.update(_saved_models(reference, Path(files)))
+                    namespace.update(saved_models(reference, Path(files)))
                 elif cells.is_training(cell):
                     continue
                 elif cells.is_test(cell):
-                    grade_id = cells.grade_id(cell)
-                    session.start_test()
-                    verdicts[grade_id] = _run_test(cell.source, namespace)
+                    verdicts[cells.grade_id(cell)] = _run_within(cell.source, namespace, session, budget or Budget())
                 elif cells.is_locked(cell):
                     _run_reference_cell(cell.source, namespace, reference.parent)
-                    namespace.update({name: SavedFile(Path(files) / value) for name, value in namespace.items()
-                                      if type(value) is str and value in SAVED_FILES})
+                    bind_saved_files(namespace, Path(files), reference.parent)
         finally:
             session.stop()
     return verdicts
-
-
-class SavedFile(str):
-    """The grader's copy of a file the notebook saved: opens the copy, prints as the notebook's name for it."""
-
-    def __new__(cls, path: Path):
-        saved = super().__new__(cls, str(path))
-        saved.name = path.name
-        return saved
-
-    def __format__(self, spec: str) -> str:
-        return format(self.name, spec)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 def defined_names(source: str) -> list[str]:
@@ -151,6 +161,16 @@ def loading_references(reference_dir: Path):
     return mock.patch.object(nn_helpers.notebook_import, "load_from_notebook", load_reference)
 
 
+def _run_within(source: str, namespace: dict, session: Session, budget: Budget) -> Verdict:
+    """A test cell, its calls to the worker bounded by the test's limit and by what is left of the budget."""
+    if budget.left() <= 0:
+        return budget.spent()
+    session.start_test(budget)
+    verdict = _run_test(source, namespace)
+    budget.spent_cpu += session.test_cpu_seconds()
+    return budget.spent(during=True) if verdict.kind == BUDGET_SPENT else verdict
+
+
 def _run_test(source: str, namespace: dict) -> Verdict:
     """Run a reference test cell: its visible part (what the student's notebook holds), then its hidden part."""
     visible, marker, hidden = source.partition(HIDDEN_TESTS)
@@ -166,53 +186,3 @@ def _run_test(source: str, namespace: dict) -> Verdict:
 
 
 HIDDEN_TESTS = "### BEGIN HIDDEN TESTS"
-
-
-def _copy_saved_files(saved_dir: Path, target: Path) -> None:
-    """Regular .npz files the notebook saved, up to SAVED_FILE_LIMIT bytes each (no links, no devices)."""
-    if not saved_dir.is_dir():
-        return
-    for path in saved_dir.glob("*.npz"):
-        info = path.lstat()
-        if path.is_file() and not path.is_symlink() and info.st_size <= SAVED_FILE_LIMIT:
-            shutil.copyfile(path, target / path.name)
-
-
-def _saved_models(reference: Path, files: Path) -> dict:
-    """The trained models the tests of this notebook evaluate, as reference TwoLayerNets (lazily loaded)."""
-    return {name: SavedModel(reference.parent, files / file) for name, file in SAVED_MODELS.get(reference.name, {}).items()}
-
-
-class SavedModel:
-    """A model the notebook trained and saved, evaluated with the reference class when first used."""
-
-    def __init__(self, reference_dir: Path, path: Path):
-        self._reference_dir, self._path, self._model = reference_dir, path, None
-
-    def __getattr__(self, name):
-        if self._model is None:
-            self._model = load_saved_model(self._reference_dir, self._path)
-        return getattr(self._model, name)
-
-
-def load_saved_model(reference_dir: Path, path: Path):
-    """A reference TwoLayerNet with the parameters saved in `path` (W1, b1, W2, b2; no pickles)."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path.name} was not saved: run the training cell and the cell that saves "
-                                "the model, top to bottom")
-    with np.load(path, allow_pickle=False) as saved:
-        missing = [key for key in MODEL_KEYS if key not in saved.files]
-        if missing:
-            raise ValueError(f"{path.name} lacks {', '.join(missing)}")
-        params = {key: saved[key] for key in MODEL_KEYS}
-    shapes = {key: value.shape for key, value in params.items()}
-    if any(value.dtype.kind != "f" for value in params.values()) or len(shapes["W1"]) != 2 \
-            or shapes["b1"] != shapes["W1"][1:] or shapes["W2"] != (shapes["W1"][1], shapes["b2"][0] if shapes["b2"] else -1):
-        raise ValueError(f"{path.name} does not hold float parameters W1 (D, H), b1 (H,), W2 (H, C), b2 (C,): "
-                         f"saw {', '.join(f'{k} {v}' for k, v in shapes.items())}")
-    (d, h), c = shapes["W1"], shapes["b2"][0]
-    with loading_references(reference_dir):
-        model_class = nn_helpers.notebook_import.load_from_notebook(MODEL_CLASS[0], MODEL_CLASS[1])
-    model = model_class(input_dim=d, hidden_dim=h, num_classes=c)
-    model.params = params
-    return model

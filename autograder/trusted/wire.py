@@ -3,9 +3,12 @@
 A frame is an 8-byte length, a JSON header, then the raw bytes of every array the header
 describes. Only plain data crosses by value: None, bool, int, float, complex, str, tuples,
 lists, dicts, slices, NumPy arrays and scalars of numeric dtype (raw bytes with dtype and
-shape), dtypes, and objects of the notebooks' own classes (their class and `__dict__`).
+shape), dtypes, and objects of the notebooks' own classes (their class and `__dict__`,
+whose attribute names must be plain: never a __special__ name such as __array_interface__).
 Anything else (a function, a class, a module) crosses as a handle: a number the other side
 can call through. No pickle, no code: a side decodes nothing it did not ask to build.
+Every array is built from the frame's bytes; a frame larger than its reader allows (64 MiB
+for the grader, which reads the worker's replies) is refused from its header alone.
 
 Lists, dicts, arrays and objects are nodes with ids, so an object graph (a solver holding
 the test's model) keeps its shape. A call is one exchange: the request carries the nodes
@@ -23,8 +26,11 @@ from typing import Any
 
 import numpy as np
 
-MAX_HEADER = 64 * 2 ** 20   # bytes of JSON in one frame
-MAX_BLOBS = 1 * 2 ** 30     # bytes of array data in one frame
+MAX_HEADER = 8 * 2 ** 20    # bytes of JSON in one frame (parsed, JSON can take 25 times its size in memory)
+MAX_FRAME = 64 * 2 ** 20    # bytes of a whole frame the grader reads (a reply: header and array data)
+MAX_REQUEST = 1 * 2 ** 30   # bytes of a whole frame the worker reads (a request of the grader's)
+MAX_BLOBS = MAX_REQUEST     # bytes of array data any frame may describe
+MAX_BLOB_COUNT = 2 ** 18    # arrays and NumPy scalars in one frame (each costs a view object when read)
 NUMERIC_KINDS = "biufc"     # bool, signed and unsigned integers, floats, complex numbers
 
 
@@ -38,18 +44,25 @@ def send(sock: socket.socket, header: dict, blobs: list[bytes]) -> None:
     sock.sendall(b"".join([struct.pack("<Q", len(text)), text, *blobs]))   # one write: calls come by the thousand
 
 
-def receive(sock: socket.socket) -> tuple[dict, list[memoryview]]:
-    """One frame; raises EOFError when the other side has gone, WireError when it is malformed."""
+def receive(sock: socket.socket, max_frame: int = MAX_FRAME) -> tuple[dict, list[memoryview]]:
+    """One frame of at most `max_frame` bytes, header included.
+
+    Raises EOFError when the other side has gone, WireError when the frame is malformed or
+    too large; the size is judged from the header, before any array data is read.
+    """
     (size,) = struct.unpack("<Q", _read_exactly(sock, 8))
-    if size > MAX_HEADER:
-        raise WireError(f"a header of {size} bytes is larger than the {MAX_HEADER} allowed")
+    if size > min(MAX_HEADER, max_frame):
+        raise WireError(f"a header of {size} bytes is larger than the {min(MAX_HEADER, max_frame)} allowed")
     try:
         header = json.loads(_read_exactly(sock, size))
     except (ValueError, RecursionError) as error:
         raise WireError(f"the header is not JSON: {error}") from None
     sizes = header.get("blobs") if isinstance(header, dict) else None
-    if not isinstance(sizes, list) or not all(type(n) is int and n >= 0 for n in sizes) or sum(sizes) > MAX_BLOBS:
+    if not isinstance(sizes, list) or len(sizes) > MAX_BLOB_COUNT or \
+            not all(type(n) is int and n >= 0 for n in sizes) or sum(sizes) > MAX_BLOBS:
         raise WireError("the header does not list its array data correctly")
+    if size + sum(sizes) > max_frame:
+        raise WireError(f"a frame of {size + sum(sizes)} bytes is larger than the {max_frame} bytes a frame may hold")
     data, blobs, start = memoryview(_read_exactly(sock, sum(sizes))), [], 0
     for size in sizes:
         blobs.append(data[start:start + size])
@@ -158,6 +171,10 @@ class Codec:
             return {"t": "dict", "k": [self.encode(k, exchange, nodes, blobs) for k in value],
                     "v": [self.encode(v, exchange, nodes, blobs) for v in value.values()]}
         state = vars(value)
+        refused = next((key for key in state if not _plain_name(key)), None)
+        if refused is not None:
+            raise WireError(f"an object with an attribute named {refused!r} cannot be sent: only plain names "
+                            "(not __special__ ones) cross")
         return {"t": "object", "class": description,
                 "k": list(state), "v": [self.encode(v, exchange, nodes, blobs) for v in state.values()]}
 
@@ -222,8 +239,10 @@ class Codec:
                 target.clear()
                 target.update(pairs)
             else:
-                if not all(type(k) is str for k in keys):
-                    raise WireError("attribute names must be strings")
+                refused = next((k for k in keys if not _plain_name(k)), None)
+                if refused is not None:
+                    raise WireError(f"attribute name {refused!r} refused: attribute names must be plain strings, "
+                                    "never __special__ names such as __array_interface__")
                 self.set_state(target, dict(zip(keys, values)))
 
     @staticmethod
@@ -286,6 +305,15 @@ class Codec:
         if not isinstance(values, dict):
             raise WireError("values must be a mapping")
         return {name: self.decode(value, exchange, blobs) for name, value in values.items()}
+
+
+def _plain_name(key) -> bool:
+    """An attribute name that may cross: a string not starting with "__".
+
+    Python and NumPy look up __special__ names on objects (__array_interface__ makes
+    np.asarray read memory at an address the object names): none may come from the worker.
+    """
+    return type(key) is str and not key.startswith("__")
 
 
 def _int(value) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.trusted.wire import Codec, Exchange, WireError, receive, send
+from autograder.trusted.wire import MAX_REQUEST, Codec, Exchange, WireError, receive, send
 from nn_helpers import cells
 from nn_helpers.cells import NoIPython, python_source
 
@@ -66,7 +66,7 @@ class Worker:
         send(self.sock, header, [])
         while True:
             try:
-                header, blobs = receive(self.sock)
+                header, blobs = receive(self.sock, MAX_REQUEST)
             except EOFError:
                 return
             self.answer(header, blobs)
@@ -115,7 +115,7 @@ class Worker:
         send(self.sock, *self.codec.pack({"op": "callback", "h": handle}, {"args": args, "kwargs": kwargs},
                                          exchange, sync=True))
         while True:
-            header, blobs = receive(self.sock)
+            header, blobs = receive(self.sock, MAX_REQUEST)
             if header.get("op") == "return":
                 return self.codec.unpack(header, blobs, exchange).get("value")
             if header.get("op") == "raise":
