@@ -45,7 +45,7 @@ def describe(exit_code: int, output: str, killed_for: str | None, oom_killed: bo
         kind, words = "signal", f"was killed by signal {signum} ({signal.strsignal(signum) or 'unknown'})"
     else:
         kind, words = None, None
-    return SandboxRun(exit_code if exited else None, output, words, kind, round(cpu_seconds, 2))
+    return SandboxRun(exit_code if exited else None, output, words, kind, cpu_seconds)
 
 
 def _size(size: int) -> str:
