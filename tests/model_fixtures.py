@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.quality.attacks import write_npz_bomb
+from autograder.quality.grader_attacks import write_npz_bomb
 
 REFERENCE = Path(__file__).resolve().parent.parent / "solutions" / "two_layer_net"
 

@@ -76,7 +76,7 @@ def test_the_catalogue_covers_every_attack_the_issue_names():
     assert {"patch_allclose", "loop_after_definition", "delete_test", "exhaust_memory", "steal_reference",
             "always_equal", "doctored_ndarray", "fake_output", "forge_result_file", "extra_patch_cell"} <= names
     assert {"segfault_array_interface", "forged_array_reply", "kill_grader", "exit_in_grader_calls",
-            "sleep_in_grader_calls", "huge_reply", "sparse_file", "oversize_notebook"} <= names
+            "sleep_in_grader_calls", "huge_reply", "sparse_file", "oversize_notebook", "many_cells", "huge_cell"} <= names
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[attack.name for attack in ATTACKS])

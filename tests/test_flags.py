@@ -1,6 +1,8 @@
 """Review flags (autograder/suspicious.py): what attack code writes is flagged, honest code never is."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -64,3 +66,12 @@ def test_ordinary_code_is_not_flagged(code):
 
 def test_code_that_does_not_parse_is_left_to_the_tests():
     assert flags_for("def broken(:\n    np.allclose = 1") == []
+
+
+def test_a_cell_too_long_to_read_is_flagged_without_being_parsed():
+    """Is a 1 MiB answer cell (whose syntax tree would take the grader gigabytes) flagged as too long, unread?"""
+    start = time.perf_counter()
+    flags = flags_for("a = 1\n" * (2 ** 20 // 6))
+    assert flags == ["task: holds 1023 KiB of code, more than the 64 KiB the review reads (flagged for review; "
+                     "it cannot change a score)"]
+    assert time.perf_counter() - start < 2.0

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from pathlib import Path
 
-from autograder.grading.intake import (CHUNK, MAX_ENTRIES, SUBMISSION_BYTES, copy_regular_files, fingerprint,
-                                       notebook_too_big, oversize_notebooks, regular_file_size, survey, too_big)
+from autograder.grading.intake import (CHUNK, MAX_ENTRIES, NOTEBOOK_CELLS, SUBMISSION_BYTES, copy_regular_files,
+                                       fingerprint, notebook_too_big, oversize_notebooks, regular_file_size, survey,
+                                       too_big, too_many_cells)
 
 
 def folder_with_everything(root: Path) -> Path:
@@ -115,3 +117,19 @@ def test_a_regular_file_size_is_none_for_links_and_pipes(tmp_path):
     """Does regular_file_size give a size only for a regular file (so a pipe is never read)?"""
     folder = folder_with_everything(tmp_path / "s")
     assert [regular_file_size(folder / name) for name in ("a.ipynb", "to_file", "pipe", "gone")] == [8, None, None, None]
+
+
+def test_a_notebook_of_too_many_cells_is_refused_from_its_json(tmp_path):
+    """Is a notebook of 1,001 cells refused (counted from its JSON), and one of 1,000, or no notebook, let through?"""
+    def notebook(cells: int) -> Path:
+        path = tmp_path / f"{cells}.ipynb"
+        path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ""}] * cells, "nbformat": 4}))
+        return path
+
+    failure = too_many_cells(notebook(NOTEBOOK_CELLS + 1))
+    assert (failure.kind, failure.notebook) == ("unreadable", "1001.ipynb")
+    assert failure.detail == "has 1001 cells, more than the 1000 a notebook may have, so it was not graded: " \
+                             "delete the cells you added"
+    assert too_many_cells(notebook(NOTEBOOK_CELLS)) is None
+    (tmp_path / "bad.ipynb").write_text("[1, 2")
+    assert too_many_cells(tmp_path / "bad.ipynb") is None

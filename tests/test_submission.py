@@ -201,3 +201,20 @@ def test_the_trusted_phase_keeps_its_budget_and_gives_the_true_reason(tmp_path):
         "GraderBudgetSpent: the grader's budget for running your functions (3 s) was used up by earlier tests"]
     assert "the grader's budget for running the submission's functions (3 s for all tests) ran out" in result.reason
     assert "per-cell" not in result.reason
+
+
+def test_a_notebook_of_too_many_cells_is_not_graded(tmp_path):
+    """Is a notebook padded with 5,000 empty cells (minutes of nbformat's time per read) dropped at once, saying why?"""
+    course = make_course(tmp_path / "course")
+    folder = submit(course, "ada", BODIES["ada"])
+    notebook = nbformat.read(folder / NOTEBOOK, as_version=4)
+    notebook.cells += [nbformat.v4.new_code_cell("") for _ in range(5000)]
+    nbformat.write(notebook, folder / NOTEBOOK)
+    task = GradeTask("ada", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), str(tmp_path),
+                     Limits(sandbox=False))
+    started = time.monotonic()
+    result = run_submission(task).result
+    assert time.monotonic() - started < 20
+    assert (result.score, result.status) == (0.0, "unreadable")
+    assert result.reason == f"{NOTEBOOK}: has 5004 cells, more than the 1000 a notebook may have, so it was not " \
+                            "graded: delete the cells you added"

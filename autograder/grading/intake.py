@@ -10,6 +10,7 @@ over its limit is not copied either. Everything else is copied and hashed 1 MiB 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
@@ -22,6 +23,7 @@ CHUNK = 2 ** 20                     # bytes read at a time when hashing
 MAX_ENTRIES = 10_000                # files and folders of one submission, beyond which it is not looked at further
 SUBMISSION_BYTES = 50 * 2 ** 20     # default limit of a submission folder's regular files, together
 NOTEBOOK_BYTES = 10 * 2 ** 20       # default limit of one notebook, as submitted and as executed
+NOTEBOOK_CELLS = 1000               # cells of one notebook (the release's have under 100); each pass over more costs seconds
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,22 @@ def notebook_too_big(name: str, size: int, limit: int, executed: bool = False) -
     return Failure("unreadable", name, f"is {_megabytes(size)}, more than the {_megabytes(limit)} a notebook may be, "
                                        "so it was not graded: clear its outputs (Kernel > Restart & Clear Output "
                                        "or smaller plots), save it and submit it again")
+
+
+def too_many_cells(path: Path, limit: int = NOTEBOOK_CELLS) -> Failure | None:
+    """The failure of a notebook with more than `limit` cells, or None (also for text that is no notebook at all).
+
+    Reading and validating a notebook of 100,000 empty cells takes nbformat a minute, and
+    grading reads each notebook several times: the count is taken from the plain JSON first.
+    """
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells")
+    except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
+        return None
+    if isinstance(cells, list) and len(cells) > limit:
+        return Failure("unreadable", Path(path).name, f"has {len(cells)} cells, more than the {limit} a notebook may "
+                                                      "have, so it was not graded: delete the cells you added")
+    return None
 
 
 def copy_regular_files(folder: Path, target: Path, found: Survey, skip: set[str] = frozenset()) -> None:

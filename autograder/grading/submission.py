@@ -28,7 +28,7 @@ import nbformat
 from ..course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
 from . import cell_budget
 from .intake import NOTEBOOK_BYTES, SUBMISSION_BYTES, copy_regular_files, fingerprint, notebook_too_big, \
-    oversize_notebooks, regular_file_size, survey, too_big
+    oversize_notebooks, regular_file_size, survey, too_big, too_many_cells
 from .restore import restore_folder
 from ..results import Failure, SubmissionResult, Flag
 from ..sandbox import SandboxLimits, SandboxRun, run
@@ -145,9 +145,12 @@ def _executed_notebooks(autograded: Path, limit: int) -> tuple[dict[str, str], l
     notebooks, failures = {}, []
     for path in sorted(autograded.glob("*.ipynb")):
         size = regular_file_size(path)
-        if size is not None and size > limit:
-            failures.append(notebook_too_big(path.name, size, limit, executed=True))
-        elif size is not None and was_executed(path):
+        if size is None:
+            continue
+        refused = notebook_too_big(path.name, size, limit, executed=True) if size > limit else too_many_cells(path)
+        if refused:
+            failures.append(refused)
+        elif was_executed(path):
             notebooks[path.name] = path.read_text(encoding="utf-8")
     return notebooks, failures
 
@@ -199,6 +202,10 @@ def _drop_unreadable(submitted: Path, expected: list[str]) -> list[Failure]:
         path = submitted / name
         if not path.exists():
             failures.append(Failure("unreadable", name, "is missing from the submission"))
+            continue
+        if crowded := too_many_cells(path):
+            path.unlink()
+            failures.append(crowded)
             continue
         try:
             nbformat.validate(nbformat.read(path, as_version=4))
