@@ -22,7 +22,7 @@ MESSAGE_LIMIT = 2000  # characters of a failure message kept in the results
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Traceback frame headers: a cell of the notebook itself, or another notebook's cell run by load_from_notebook.
 CELL_FRAME = re.compile(r"^Cell In\[(\d+)\], line (\d+), in (\w+)")
-IMPORTED_FRAME = re.compile(r"^File (\S+\.ipynb) \(cell (\d+)\):(\d+), in (\w+)")
+IMPORTED_FRAME = re.compile(r"^File (\S+\.ipynb) \((.+)\):(\d+), in (\w+)")
 ARROW = re.compile(r"^-+>\s*\d+\s+(.*)$")
 
 
@@ -136,8 +136,8 @@ def _raised_in_answer(traceback: list[str], answer_counts: set) -> str:
             code = next((m.group(1).strip() for m in map(ARROW.match, lines) if m), "")
             where = f"raised in {own.group(3)}, line {own.group(2)}" + (f": {code}" if code else "")
         elif imported:  # answer cells of an earlier notebook, run by load_from_notebook
-            name, cell, line, function = imported.groups()
-            where = f"raised in {function} ({name}, cell {cell}, line {line})"
+            name, label, line, function = imported.groups()
+            where = f"raised in {function} ({name}, {label}, line {line})"
     return where
 
 
