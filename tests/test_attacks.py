@@ -1,8 +1,9 @@
-"""The attack catalogue (tests/attack_catalogue.py): no attack may score more than honest code.
+"""The attack catalogue (autograder/quality/attacks.py): no attack may score more than honest code.
 
 One grading run, through `grade` with its sandbox, of the honest submission and every
 attack on it (notebook 1 of the real assignment: about a minute). Every attack must score
-no more than the honest code and be recorded: flagged, or failed for what the sandbox stopped.
+no more than the honest code and be recorded: flagged, failed for what the sandbox stopped, or
+failed in a hidden part.
 """
 from __future__ import annotations
 
@@ -77,5 +78,16 @@ def test_an_attack_scores_no_more_than_honest_code_and_is_recorded(attack_result
     for trace in attack.traces:
         if trace == "flag":
             assert result.flags and {t.notebook for t in result.flags} == {NOTEBOOK}, result.flagged
+        elif trace == "hidden":
+            assert any(t.hidden for t in result.tests if t.grade_id == TESTED), [t.message for t in result.tests]
         else:
             assert trace in {f.kind for f in result.failures}, result.reason
+
+
+def test_values_memorised_for_the_visible_inputs_fail_the_hidden_parts(attack_results):
+    """Do sigmoid_circuit and matvec_l2, right for the visible tests' inputs only (zero gradients elsewhere),
+    pass the visible parts and fail both tests in their hidden parts, which compare with the reference's values?"""
+    result = attack_results["hardcode_visible_values"]
+    failed = {t.grade_id: t for t in result.tests if t.notebook == NOTEBOOK and not t.passed}
+    assert sorted(failed) == ["test_1_3_sigmoid_circuit", TESTED], [t.message for t in failed.values()]
+    assert all(t.hidden and t.message.startswith("CheckFailed: f") for t in failed.values())
