@@ -17,6 +17,7 @@ import ast
 import builtins
 import contextlib
 import io
+import re
 import shutil
 import tempfile
 import time
@@ -32,7 +33,8 @@ import nn_helpers.notebook_import
 from nn_helpers import cells
 from nn_helpers.cells import SAVED_MODEL_FILES, NoIPython, python_source
 
-from .proxies import TEST_MODULE, RemoteName
+from ..messages import cell_error
+from .proxies import TEST_MODULE, RemoteError, RemoteName
 from .session import Session, WorkerPlan
 
 # Models the training notebooks save in cells tagged `training`: name in the tests -> file.
@@ -63,6 +65,7 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dic
     session = Session(plan, reference.name)
     namespace = {"__name__": TEST_MODULE, "__builtins__": builtins, "get_ipython": NoIPython}
     verdicts: dict[str, Verdict] = {}
+    defined_by: dict[str, str] = {}   # name -> grade_id of the answer cell that defines it
     with tempfile.TemporaryDirectory(prefix="trusted-files-") as files:
         _copy_saved_files(saved_dir, Path(files))
         try:
@@ -72,6 +75,7 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dic
                 if cells.is_answer(cell):   # training cells too: what they define is bound, their models from the files
                     namespace.update({name: RemoteName(session, name) for name in defined_names(cell.source)})
                     namespace.update(_saved_models(reference, Path(files)))
+                    defined_by.update(dict.fromkeys(defined_names(cell.source), cells.grade_id(cell)))
                 elif cells.is_training(cell):
                     continue
                 elif cells.is_test(cell):
@@ -84,7 +88,38 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path) -> dic
                                       if type(value) is str and value in SAVED_FILES})
         finally:
             session.stop()
-    return verdicts
+    return _undefined_explained(verdicts, session.definition_errors, plan.submission_dir / reference.name, defined_by)
+
+
+DEFINITION_ERROR = re.compile(r"^cell (\d+): (\w+): (.*)$", re.S)   # as the worker reports one
+UNDEFINED = re.compile(r"^NameError: name '(\w+)' is not defined|NameError: name '(\w+)' is not defined \[raised in ")
+
+
+def _undefined_explained(verdicts: dict[str, Verdict], errors: list[str], submitted: Path,
+                         defined_by: dict[str, str]) -> dict[str, Verdict]:
+    """A NameError of a name an answer cell should define, when that cell failed in the worker, becomes
+    that cell's error, e.g. "Task 5.2 answer cell (`task_5_2_solver`) has a SyntaxError at line 12: ..."."""
+    if not errors or not any(UNDEFINED.search(v.message) for v in verdicts.values()):
+        return verdicts
+    try:
+        student_cells = nbformat.read(submitted, as_version=4).cells
+    except Exception:   # nothing to name the cells by
+        return verdicts
+    failed = {}   # grade_id -> what went wrong when the worker ran that cell
+    for error in errors:
+        match = DEFINITION_ERROR.match(error)
+        if match and 0 < int(match.group(1)) <= len(student_cells):
+            index = int(match.group(1)) - 1
+            failed.setdefault(cells.grade_id(student_cells[index]),
+                              cell_error(cells.cell_label(student_cells, index), match.group(2), match.group(3)))
+    explained = {}
+    for grade_id, verdict in verdicts.items():
+        match = UNDEFINED.search(verdict.message)
+        name = match and (match.group(1) or match.group(2))
+        cause = failed.get(defined_by.get(name)) if name else None
+        explained[grade_id] = Verdict(False, f"{cause} (the test then failed with {verdict.message[:300]})",
+                                      "RootCause") if cause else verdict
+    return explained
 
 
 class SavedFile(str):
@@ -161,6 +196,8 @@ def _run_test(source: str, namespace: dict) -> Verdict:
                 exec(compile(python_source(part), "<test cell>", "exec"), namespace)
         except Exception as error:
             where = getattr(error, "where", "")
+            if isinstance(error, RemoteError) and not where and type(error).__name__ == "CheckFailed":
+                where = "raised in the student's code"   # not a check of the test's: its message is not a check's
             message = f"{type(error).__name__}: {error}{f' [{where}]' if where else ''}"
             return Verdict(False, message, type(error).__name__, is_hidden)
     return Verdict(True)
