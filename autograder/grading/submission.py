@@ -29,7 +29,8 @@ from ..course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
 from .restore import restore_folder
 from ..results import Failure, SubmissionResult, Flag
 from ..sandbox import SandboxLimits, run_sandboxed
-from .scoring import answers_timed_out, apply_verdicts, autograded_tests, score_notebooks
+from .reasons import explain, not_run, notebook_run
+from .scoring import apply_verdicts, autograded_tests, score_notebooks
 from ..trusted.session import WorkerPlan
 from .flags import flag_suspicious_code
 from ..trusted.tests import SAVED_FILES, Verdict, run_trusted_tests
@@ -102,19 +103,19 @@ def run_submission(task: GradeTask) -> Execution:
         # kill, the copies not yet executed are there too, and a test cell without output would pass.
         notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(autograded.glob("*.ipynb"))
                      if was_executed(p)}
-        failures += _score_in_grader(task, course, submitted, autograded, notebooks, flags)
-    tests, found = score_notebooks(source, notebooks, failures)
+        runs = {name: notebook_run(text) for name, text in notebooks.items()}   # before the verdicts replace tests' outputs
+        verdicts: dict = {}
+        failures += _score_in_grader(task, course, submitted, autograded, notebooks, flags, runs, failures, verdicts)
+    tests, found = score_notebooks(source, notebooks, failures, verdicts, runs)
     result = SubmissionResult(task.student, task.assignment, fingerprint(Path(task.submission_dir)),
                               tests, failures + found, round(time.perf_counter() - start, 1), flags)
     return Execution(result, notebooks)
 
 
-TIMED_OUT = "TimeoutError: a cell before the tests ran past the time limit in the notebook's run, so the tests were not run"
-
-
-def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded: Path,
-                     notebooks: dict[str, str], flags: list[Flag]) -> list[Failure]:
-    """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`."""
+def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded: Path, notebooks: dict[str, str],
+                     flags: list[Flag], runs: dict, failures: list[Failure], found: dict) -> list[Failure]:
+    """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`
+    and into `found` ((notebook, grade_id) -> Verdict)."""
     limits = task.limits
     plan = WorkerPlan(submitted, _sandbox_limits(limits), limits.sandbox, _environment(task),
                       hidden=(*private_paths(Path(task.course_root)), course.resolve()),
@@ -123,20 +124,23 @@ def _score_in_grader(task: GradeTask, course: Path, submitted: Path, autograded:
     tests = {}
     for notebook, grade_id, *_ in autograded_tests(reference):
         tests.setdefault(notebook, []).append(grade_id)
-    failures = []
+    grader_failures = []
     for name in sorted(set(tests) & set(notebooks)):
+        run = runs[name]
         try:
-            if answers_timed_out(notebooks[name]):   # the worker would loop the same way
-                verdicts = {grade_id: Verdict(False, TIMED_OUT, "TimeoutError") for grade_id in tests[name]}
-            else:
-                verdicts = run_trusted_tests(reference / name, plan, autograded)
+            verdicts = not_run(run, tests[name])   # what a timed-out cell kept from running (the worker would loop too)
+            if len(verdicts) < len(tests[name]):
+                verdicts = {**run_trusted_tests(reference / name, plan, autograded), **verdicts}
+            verdicts = explain(verdicts, run, failures)
         except Exception as error:  # a fault of the grader itself: never fall back to the notebook's own verdicts
             detail = f"the grader could not run the tests: {type(error).__name__}: {error}"
-            failures.append(Failure("error", name, detail))
+            grader_failures.append(Failure("error", name, detail))
             verdicts = {grade_id: Verdict(False, f"GraderError: {detail}", "GraderError") for grade_id in tests[name]}
-        notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts)
+        ran_to_end = run.ran_to_end and not any(f.notebook == name for f in failures)
+        notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts, ran_to_end)
         flags += disagreements
-    return failures
+        found.update({(name, grade_id): verdict for grade_id, verdict in verdicts.items()})
+    return grader_failures
 
 
 def was_executed(path: Path) -> bool:
