@@ -44,7 +44,7 @@ _STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.student }}</h1>
 {% endif %}
 {% if r.flags %}
 <div class="problem"><p><strong>Grading flagged these cells for your instructor (cells you may not change were restored before grading).</strong></p>
-<ul>{% for t in r.flags %}<li>{{ t.notebook }}: cell <code>{{ t.cell }}</code> {{ t.change }}</li>
+<ul>{% for t in r.flags %}<li>{{ t.notebook }}: {{ t.cell_name }} {{ t.change }}</li>
 {% endfor %}</ul></div>
 {% endif %}
 <table>

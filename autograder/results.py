@@ -49,8 +49,13 @@ class Flag:
     """A flag for the instructor: a change to a cell the student may not change (undone before
     grading), code that patches what the tests use, or a test that passed only in the notebook."""
     notebook: str
-    cell: str              # grade_id
+    cell: str              # grade_id, or for a cell without one its label (nn_helpers.cells.cell_label)
     change: str            # plain words, e.g. "was deleted; restored from the release"
+
+    @property
+    def cell_name(self) -> str:
+        """'cell test_1_1_gates' for a grade_id; a label ('the code cell after ...') as it is."""
+        return f"cell {self.cell}" if self.cell.isidentifier() else self.cell
 
 
 @dataclass
@@ -97,7 +102,7 @@ class SubmissionResult:
     @property
     def flagged(self) -> str:
         """Every flag, in plain words ('' when there was none)."""
-        return "; ".join(f"{t.notebook}: cell {t.cell} {t.change}" for t in self.flags)
+        return "; ".join(f"{t.notebook}: {t.cell_name} {t.change}" for t in self.flags)
 
     @property
     def reason(self) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from nn_helpers.cells import grade_id, is_locked, python_source
+from nn_helpers.cells import cell_label, grade_id, is_locked, python_source
 
 from ..results import Flag
 
@@ -44,7 +44,7 @@ def suspicious_code(notebook_name: str, notebook: NotebookNode) -> list[Flag]:
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.cell_type != "code" or is_locked(cell):
             continue
-        label = grade_id(cell) or f"cell {number}"
+        label = grade_id(cell) or cell_label(notebook.cells, number - 1)   # never a number JupyterLab does not show
         try:
             tree = ast.parse(python_source(cell.source))
         except SyntaxError:
