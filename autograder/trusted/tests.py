@@ -97,14 +97,17 @@ UNDEFINED = re.compile(r"^NameError: name '(\w+)' is not defined|NameError: name
 
 def _undefined_explained(verdicts: dict[str, Verdict], errors: list[str], submitted: Path,
                          defined_by: dict[str, str]) -> dict[str, Verdict]:
-    """A NameError of a name an answer cell should define, when that cell failed in the worker, becomes
-    that cell's error, e.g. "Task 5.2 answer cell (`task_5_2_solver`) has a SyntaxError at line 12: ..."."""
-    if not errors or not any(UNDEFINED.search(v.message) for v in verdicts.values()):
+    """A NameError of a name an answer cell should define says why: that cell failed in the worker
+    ("Task 5.2 answer cell (`task_5_2_solver`) has a SyntaxError at line 12: ..."), or it defines no
+    such name (the stub's name was changed)."""
+    if not any(UNDEFINED.search(v.message) for v in verdicts.values()):
         return verdicts
     try:
         student_cells = nbformat.read(submitted, as_version=4).cells
     except Exception:   # nothing to name the cells by
         return verdicts
+    labels = {cells.grade_id(c): cells.cell_label(student_cells, i) for i, c in enumerate(student_cells)
+              if cells.grade_id(c)}
     failed = {}   # grade_id -> what went wrong when the worker ran that cell
     for error in errors:
         match = DEFINITION_ERROR.match(error)
@@ -116,9 +119,13 @@ def _undefined_explained(verdicts: dict[str, Verdict], errors: list[str], submit
     for grade_id, verdict in verdicts.items():
         match = UNDEFINED.search(verdict.message)
         name = match and (match.group(1) or match.group(2))
-        cause = failed.get(defined_by.get(name)) if name else None
-        explained[grade_id] = Verdict(False, f"{cause} (the test then failed with {verdict.message[:300]})",
-                                      "RootCause") if cause else verdict
+        cell = defined_by.get(name) if name else None
+        if cell in failed:
+            verdict = Verdict(False, f"{failed[cell]} (the test then failed with {verdict.message[:300]})", "RootCause")
+        elif cell in labels:
+            verdict = Verdict(False, f"{verdict.message}: {labels[cell]} should define {name} (keep the names of "
+                                     "the stubs)", verdict.kind, verdict.hidden)
+        explained[grade_id] = verdict
     return explained
 
 
