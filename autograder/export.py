@@ -4,8 +4,12 @@ Reads the result files of the `grade` step and the course's nbgrader gradebook. 
 into the output folder (default `<course>/exports/<assignment>/`):
 
     grades.csv                       nbgrader's own CSV export of the gradebook
-    results.json                     every student's full result and a class summary
-    gradescope/<student>/results.json  one Gradescope autograder results file per submission
+    results.json                     every student's full result (failure messages in full) and a class summary
+    gradescope/<student>/results.json  one Gradescope autograder results file per submission (what the
+                                     student may read: a hidden test's details are not in it)
+
+Every total is the gradebook's: autograded points plus the questions graded by hand (pending
+until graded in formgrader), as in grades.csv.
 """
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ from nbgrader.plugins import CsvExportPlugin
 from traitlets.config.loader import PyFileConfigLoader
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, add_course_arguments
-from .results import FAILURE_KINDS, SubmissionResult, require_results
+from .manual import with_manual_grades
+from .results import FAILURE_KINDS, ManualGrade, SubmissionResult, require_results
 
 
 def default_output(course_root: Path, assignment: str) -> Path:
@@ -28,7 +33,8 @@ def default_output(course_root: Path, assignment: str) -> Path:
 
 
 def summary(results: list[SubmissionResult]) -> dict:
-    """Class-level numbers: how many, mean score, the maximum score, submissions per status."""
+    """Class-level numbers: how many, mean score, the maximum score (questions graded by hand included),
+    submissions per status."""
     scores = [r.score for r in results]
     statuses = [r.status for r in results]
     return {"count": len(results),
@@ -57,12 +63,20 @@ def gradescope_record(result: SubmissionResult) -> dict:
                    "score": t.points,
                    "max_score": t.max_points,
                    "status": "passed" if t.passed else "failed",
-                   "output": t.message,
+                   "output": t.student_message,
                    "output_format": "text",
                    "tags": [t.notebook],
-                   "visibility": "visible"} for t in result.tests],
+                   "visibility": "visible"} for t in result.tests] + [_manual_entry(m) for m in result.manual],
         "extra_data": {"student": result.student, "status": result.status, "fingerprint": result.fingerprint},
     }
+
+
+def _manual_entry(question: ManualGrade) -> dict:
+    """A question graded by hand, as a Gradescope test: scored once graded, else pending (no score)."""
+    entry = {"name": f"{question.grade_id}: a question graded by hand", "max_score": question.max_points,
+             "output": "graded by hand: pending" if question.points is None else "graded by hand",
+             "output_format": "text", "tags": [question.notebook], "visibility": "visible"}
+    return entry if question.points is None else {**entry, "score": question.points}
 
 
 def export_csv(course_root: Path, assignment: str, target: Path) -> Path:
@@ -93,7 +107,7 @@ def export(course_root: Path, assignment: str = ASSIGNMENT_ID, output: Path | No
 
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results.
     """
-    results = require_results(course_root, assignment)
+    results = with_manual_grades(require_results(course_root, assignment), course_root, assignment)
     output = Path(output) if output else default_output(course_root, assignment)
     return {"csv": export_csv(course_root, assignment, output / "grades.csv"),
             "results": _write_json(output / "results.json", results_record(results, assignment)),

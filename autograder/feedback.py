@@ -2,8 +2,10 @@
 
 Unlike nbgrader's generate_feedback, which renders the autograded notebook and so shows
 the source of every test cell (hidden tests included), a page here is built only from the
-student's result record: the total, why the submission could not run normally (if so),
-and for each test its notebook, id, claim, points, pass/fail and the exception it raised.
+student's result record: the total (autograded points plus the questions graded by hand, pending
+until graded in formgrader: the same total as the gradebook's), why the submission could not run normally (if so),
+and for each test its notebook, id, claim, points, pass/fail and the exception it raised
+(for a hidden test, only which check failed and its hint: `TestResult.student_message`).
 Everything is HTML-escaped (jinja2 autoescaping), and a Content-Security-Policy forbids scripts.
 Writes `<output>/<student>.html` and `<output>/index.html` (default output:
 `<course>/feedback_html/<assignment>/`).
@@ -17,6 +19,7 @@ from urllib.parse import quote
 import jinja2
 
 from .course import ASSIGNMENT_ID, add_course_arguments
+from .manual import with_manual_grades
 from .results import SubmissionResult, require_results
 
 _HEAD = """<!DOCTYPE html>
@@ -32,7 +35,8 @@ _HEAD = """<!DOCTYPE html>
 </style></head><body>
 """
 _STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.student }}</h1>
-<p><strong>Total: {{ points(r.score) }} / {{ points(r.max_score) }}</strong></p>
+<p><strong>Total: {{ points(r.score) }} / {{ points(r.max_score) }}</strong>{% if r.pending %}
+ ({{ points(r.pending) }} points of questions graded by hand still pending){% endif %}</p>
 {% if r.failures %}
 <div class="problem"><p><strong>Your submission could not be graded normally ({{ r.status }}).</strong></p>
 <ul>{% for f in r.failures %}<li>{{ f.kind }}{% if f.notebook %} in {{ f.notebook }}{% endif %}: {{ f.detail }}</li>
@@ -40,7 +44,7 @@ _STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.student }}</h1>
 {% endif %}
 {% if r.flags %}
 <div class="problem"><p><strong>Grading flagged these cells for your instructor (cells you may not change were restored before grading).</strong></p>
-<ul>{% for t in r.flags %}<li>{{ t.notebook }}: cell <code>{{ t.cell }}</code> {{ t.change }}</li>
+<ul>{% for t in r.flags %}<li>{{ t.notebook }}: {{ t.cell_name }} {{ t.change }}</li>
 {% endfor %}</ul></div>
 {% endif %}
 <table>
@@ -49,7 +53,12 @@ _STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.student }}</h1>
 <tr><td>{{ t.notebook }}</td><td><code>{{ t.grade_id }}</code>{% if t.description %}<br>{{ t.description }}{% endif %}</td>
 <td>{{ points(t.points) }} / {{ points(t.max_points) }}</td>
 <td class="{{ 'passed' if t.passed else 'failed' }}">{{ 'passed' if t.passed else 'failed' }}</td>
-<td><pre>{{ t.message }}</pre></td></tr>
+<td><pre>{{ t.student_message }}</pre></td></tr>
+{% endfor %}
+{% for m in r.manual %}
+<tr><td>{{ m.notebook }}</td><td><code>{{ m.grade_id }}</code><br>a question graded by hand</td>
+<td>{{ 'pending' if m.points is none else points(m.points) }} / {{ points(m.max_points) }}</td>
+<td>{{ 'pending' if m.points is none else 'graded' }}</td><td></td></tr>
 {% endfor %}
 </table>
 <p>The code of the tests is not shown; hidden tests use other inputs than the visible ones.</p>
@@ -60,7 +69,8 @@ _INDEX = _HEAD + """<h1>{{ assignment }}: feedback</h1>
 <tr><th>student</th><th>score</th><th>status</th></tr>
 {% for r in results %}
 <tr><td><a href="{{ link(r.student) }}">{{ r.student }}</a></td>
-<td>{{ points(r.score) }} / {{ points(r.max_score) }}</td><td>{{ r.status }}</td></tr>
+<td>{{ points(r.score) }} / {{ points(r.max_score) }}{% if r.pending %} ({{ points(r.pending) }} pending){% endif %}</td>
+<td>{{ r.status }}</td></tr>
 {% endfor %}
 </table>
 </body></html>
@@ -99,7 +109,7 @@ def write_feedback(course_root: Path, assignment: str = ASSIGNMENT_ID, output: P
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results, and
     ValueError when a student's page would be overwritten by the index.
     """
-    results = require_results(course_root, assignment)
+    results = with_manual_grades(require_results(course_root, assignment), course_root, assignment)
     if any(page_name(r.student) == "index.html" for r in results):
         raise ValueError("A student is named 'index': their page would be overwritten by index.html. "
                          "Rename the folder submitted/index/ (nbgrader student ids are folder names).")

@@ -1,6 +1,7 @@
 """`report`: summarise a graded assignment in the terminal, with charts of grades and pass rates.
 
-Prints three tables: one row per student (score, status, why it could not run normally),
+Prints three tables: one row per student (the gradebook's total, questions graded by hand
+included and pending until graded; status; why it could not run normally),
 one row per test (points, mean, pass rate) and the number of submissions per status.
 Writes `grades.png` (histogram of the scores) and `pass_rate.png` (pass rate of each
 test) into the output folder (default `<course>/reports/<assignment>/`). The charts are
@@ -17,9 +18,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .course import ASSIGNMENT_ID, add_course_arguments
+from .manual import with_manual_grades
 from .results import FAILURE_KINDS, SubmissionResult, require_results
 
-REASON_WIDTH = 70  # characters of a failure reason shown in the student table
+REASON_WIDTH = 110  # characters of a failure reason shown in the student table (cells are named in full)
 
 
 def default_output(course_root: Path, assignment: str) -> Path:
@@ -38,6 +40,11 @@ def table(headers: list[str], rows: list[list]) -> str:
 
 def truncate(text: str, width: int = REASON_WIDTH) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def total(result: SubmissionResult) -> str:
+    """The gradebook's total, e.g. '60/77 (8 pending)': questions graded by hand count once graded."""
+    return f"{result.score:g}/{result.max_score:g}" + (f" ({result.pending:g} pending)" if result.pending else "")
 
 
 def test_stats(results: list[SubmissionResult]) -> list[dict]:
@@ -63,7 +70,7 @@ def status_counts(results: list[SubmissionResult]) -> dict[str, int]:
 def summary_text(results: list[SubmissionResult]) -> str:
     """The three tables, as printed by the `report` command."""
     students = table(["student", "score", "status", "reason"],
-                     [[r.student, f"{r.score:g}/{r.max_score:g}", r.status, truncate(r.reason)] for r in results])
+                     [[r.student, total(r), r.status, truncate(r.reason)] for r in results])
     tests = table(["test", "notebook", "points", "mean", "passed"],
                   [[s["grade_id"], s["notebook"], f"{s['max_points']:g}", f"{s['points'] / s['count']:.2f}",
                     f"{s['passed']}/{s['count']} ({100 * s['passed'] / s['count']:.0f}%)"]
@@ -115,7 +122,7 @@ def report(course_root: Path, assignment: str = ASSIGNMENT_ID, output: Path | No
 
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results.
     """
-    results = require_results(course_root, assignment)
+    results = with_manual_grades(require_results(course_root, assignment), course_root, assignment)
     output = Path(output) if output else default_output(course_root, assignment)
     output.mkdir(parents=True, exist_ok=True)
     charts = [plot_grades(results, output / "grades.png"), plot_pass_rates(results, output / "pass_rate.png")]

@@ -11,8 +11,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-# Why a submission (or one of its notebooks) could not be graded normally, worst first.
-FAILURE_KINDS = ("unreadable", "timeout", "memory", "sandbox", "kernel died", "error")
+from .messages import student_text
+
+# Why a submission (or one of its notebooks) could not be graded normally, worst first ("error": the
+# grader itself failed; "syntax error": a cell of the student's could not even be compiled).
+FAILURE_KINDS = ("unreadable", "timeout", "memory", "sandbox", "kernel died", "error", "syntax error")
 
 
 @dataclass
@@ -24,7 +27,13 @@ class TestResult:
     points: float          # earned
     max_points: float
     passed: bool
-    message: str = ""      # "CheckFailed: ..." for a failed test; never the test's source
+    message: str = ""      # "CheckFailed: ..." for a failed test, in full (for the instructor); never the test's source
+    hidden: bool = False   # failed in the hidden part, whose inputs and expected values the student must not see
+
+    @property
+    def student_message(self) -> str:
+        """What the student may read of the failure (feedback, Gradescope, the executed notebook)."""
+        return student_text(self.message, self.hidden)
 
 
 @dataclass
@@ -41,8 +50,22 @@ class Flag:
     """A flag for the instructor: a change to a cell the student may not change (undone before
     grading), code that patches what the tests use, or a test that passed only in the notebook."""
     notebook: str
-    cell: str              # grade_id
+    cell: str              # grade_id, or for a cell without one its label (nn_helpers.cells.cell_label)
     change: str            # plain words, e.g. "was deleted; restored from the release"
+
+    @property
+    def cell_name(self) -> str:
+        """'cell test_1_1_gates' for a grade_id; a label ('the code cell after ...') as it is."""
+        return f"cell {self.cell}" if self.cell.isidentifier() else self.cell
+
+
+@dataclass
+class ManualGrade:
+    """A question graded by hand (in nbgrader's formgrader), read from the gradebook (manual.py)."""
+    notebook: str
+    grade_id: str
+    max_points: float
+    points: float | None = None   # None while the instructor has not graded it
 
 
 @dataclass
@@ -55,14 +78,21 @@ class SubmissionResult:
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     flags: list[Flag] = field(default_factory=list)
+    manual: list[ManualGrade] = field(default_factory=list)   # filled from the gradebook when reported
 
     @property
     def score(self) -> float:
-        return round(sum(t.points for t in self.tests), 6)
+        """The total, as nbgrader's gradebook has it: autograded points plus the points given by hand."""
+        return round(sum(t.points for t in self.tests) + sum(m.points or 0.0 for m in self.manual), 6)
 
     @property
     def max_score(self) -> float:
-        return round(sum(t.max_points for t in self.tests), 6)
+        return round(sum(t.max_points for t in self.tests) + sum(m.max_points for m in self.manual), 6)
+
+    @property
+    def pending(self) -> float:
+        """Points of the questions graded by hand that have not been graded yet."""
+        return round(sum(m.max_points for m in self.manual if m.points is None), 6)
 
     @property
     def status(self) -> str:
@@ -78,7 +108,7 @@ class SubmissionResult:
     @property
     def flagged(self) -> str:
         """Every flag, in plain words ('' when there was none)."""
-        return "; ".join(f"{t.notebook}: cell {t.cell} {t.change}" for t in self.flags)
+        return "; ".join(f"{t.notebook}: {t.cell_name} {t.change}" for t in self.flags)
 
     @property
     def reason(self) -> str:
@@ -87,17 +117,21 @@ class SubmissionResult:
 
     def to_dict(self) -> dict:
         record = asdict(self)
-        record.update(score=self.score, max_score=self.max_score, status=self.status, reason=self.reason,
-                      flagged=self.flagged, grader_fault=self.grader_fault)
+        record.update(score=self.score, max_score=self.max_score, pending=self.pending, status=self.status,
+                      reason=self.reason, flagged=self.flagged, grader_fault=self.grader_fault)
+        for test, saved in zip(self.tests, record["tests"]):
+            saved["student_message"] = test.student_message
         return record
 
     @classmethod
     def from_dict(cls, record: dict) -> "SubmissionResult":
         return cls(student=record["student"], assignment=record["assignment"],
                    fingerprint=record["fingerprint"], seconds=record.get("seconds", 0.0),
-                   tests=[TestResult(**t) for t in record["tests"]],
+                   tests=[TestResult(**{k: v for k, v in t.items() if k != "student_message"})
+                          for t in record["tests"]],
                    failures=[Failure(**f) for f in record["failures"]],
-                   flags=[Flag(**t) for t in record.get("flags", record.get("tampering", []))])
+                   flags=[Flag(**t) for t in record.get("flags", record.get("tampering", []))],
+                   manual=[ManualGrade(**m) for m in record.get("manual", [])])
 
 
 def results_dir(course_root: Path, assignment: str) -> Path:

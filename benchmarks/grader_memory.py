@@ -34,7 +34,7 @@ from autograder.quality.grader_attacks import (ARRAY_INTERFACE, HUGE_REPLY, IN_G
 from autograder.quality.mutants import BY_NAME, write_mutant, write_reference  # noqa: E402
 
 TEST_SECONDS, TRUSTED_SECONDS = 10, 15
-LIMITS = Limits(wall_seconds=180, memory_bytes=4 * 2 ** 30, test_seconds=TEST_SECONDS, trusted_seconds=TRUSTED_SECONDS)
+LIMITS = Limits(cpu_seconds=180, memory_bytes=4 * 2 ** 30, test_seconds=TEST_SECONDS, trusted_seconds=TRUSTED_SECONDS)
 HUGE_REPLIES = HUGE_REPLY.replace("np.ones(5 * 2 ** 20), np.ones(5 * 2 ** 20)",
                                   "np.ones(50 * 2 ** 20), np.ones(50 * 2 ** 20)")   # two 400 MiB arrays
 

@@ -14,6 +14,7 @@ A cell is a notebook cell as `nbformat` reads it or as plain JSON (a dict).
 from __future__ import annotations
 
 import functools
+import re
 import sys
 
 TRAINING_TAG = "training"
@@ -85,6 +86,51 @@ def defining_cells(cells, with_locked: bool) -> list[tuple[int, dict]]:
         if is_answer(cell) or is_export(cell) or (with_locked and is_locked(cell)):
             chosen.append((number, cell))
     return chosen
+
+
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+NBGRADER_MARKER = re.compile(r"^#+\s*(BEGIN|END)\s+(SOLUTION|HIDDEN TESTS)\b")
+ORDINALS = ("", "2nd ", "3rd ")
+
+
+def heading(cell) -> str:
+    """The last Markdown heading of a cell the student did not write ('' for any other cell)."""
+    if cell.get("cell_type") != "markdown" or is_answer(cell):
+        return ""
+    found = ""
+    for line in source(cell).splitlines():
+        match = HEADING.match(line.strip())
+        if match and not NBGRADER_MARKER.match(line.strip()):
+            found = match.group(1)
+    return found
+
+
+def cell_label(cells, index: int) -> str:
+    """How the student finds cell `cells[index]` (from 0) in JupyterLab, which shows no cell numbers.
+
+    By its section heading and grade_id, e.g. "Task 1.1 answer cell (`task_1_1_gates`)"
+    for a cell under "## Task 1.1: The three gate patterns"; a cell without a grade_id
+    (one the student added, a plain demo cell) is "the code cell after 'Debugging the
+    training'" ("the 2nd code cell after ..." for the next one; cells with a grade_id are not counted).
+    """
+    cell, title, code_cells = cells[index], "", 0
+    for earlier in reversed(cells[:index + 1]):
+        if heading(earlier):
+            title = heading(earlier)
+            break
+        code_cells += is_code(earlier) and not grade_id(earlier)
+    if grade_id(cell):
+        role = "answer cell" if is_answer(cell) else "test cell" if is_test(cell) else "cell"
+        section = title.split(":")[0].strip()
+        return f"{section} {role} (`{grade_id(cell)}`)" if section else f"the {role} `{grade_id(cell)}`"
+    if not title:   # no heading above it: its place among all code cells
+        code_cells = sum(map(is_code, cells[:index + 1]))
+        return f"the {_ordinal(code_cells) or 'first '}code cell of the notebook"
+    return f"the {_ordinal(code_cells)}code cell after '{title}'"
+
+
+def _ordinal(count: int) -> str:
+    return ORDINALS[count - 1] if 0 < count <= len(ORDINALS) else f"{count}th "
 
 
 @functools.lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cells import defining_cells, source
+from .cells import cell_label, defining_cells, source
 
 
 def load_from_notebook(notebook: str | Path, *names: str):
@@ -24,12 +24,13 @@ def load_from_notebook(notebook: str | Path, *names: str):
                                 "Keep all notebooks of the assignment in the same folder (on Colab: upload "
                                 "them with the Files pane, or `%cd` to their folder on a mounted Drive).")
     namespace = {"__name__": f"notebook_{path.stem}", "np": np}
-    for number, cell in _defining_cells(path):
+    for label, cell in _defining_cells(path):
         try:
-            exec(compile(cell, f"{path.name} (cell {number})", "exec"), namespace)
+            exec(compile(cell, f"{path.name} ({label})", "exec"), namespace)
         except Exception as error:
-            raise ImportError(f"{path.name}, cell {number}, failed while being loaded: "
-                              f"{type(error).__name__}: {error}. Fix that cell and re-run it.") from error
+            what = f"{error.msg} at line {error.lineno}" if isinstance(error, SyntaxError) else str(error)
+            raise ImportError(f"{path.name}, {label}, failed while being loaded: "
+                              f"{type(error).__name__}: {what}. Fix that cell and re-run it.") from error
     missing = [name for name in names if name not in namespace]
     if missing:
         raise ImportError(f"{path.name} defines no {', '.join(missing)}: complete it there first "
@@ -39,10 +40,11 @@ def load_from_notebook(notebook: str | Path, *names: str):
 
 
 def _defining_cells(path: Path):
-    """Yield (cell number, source) of the code cells that define the notebook's functions."""
+    """Yield (label, source) of the code cells that define the notebook's functions, e.g.
+    ("Task 2.2 answer cell (`task_2_2_affine_backward`)", "def affine_backward...")."""
     try:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     except (OSError, ValueError, KeyError) as error:
         raise ImportError(f"{path} is not a readable notebook ({error}). Restore it from the release.") from error
     for number, cell in defining_cells(cells, with_locked=False):
-        yield number, source(cell)
+        yield cell_label(cells, number - 1), source(cell)

@@ -3,7 +3,7 @@
 One grading run, through `grade` with its sandbox, of the honest submission and every
 attack on it (notebook 1 of the real assignment: a few minutes). Every attack must score
 no more than the honest code, be recorded (flagged, or failed for what the sandbox or the
-grader stopped), harm no other submission and finish within its limits. The attacks on
+grader stopped, or failed in a hidden part), harm no other submission and finish within its limits. The attacks on
 the grader's own process are graded first, beside the honest submission.
 """
 from __future__ import annotations
@@ -88,6 +88,8 @@ def test_an_attack_scores_no_more_than_honest_code_and_is_recorded(attack_result
     for trace in attack.traces:
         if trace == "flag":
             assert result.flags and {t.notebook for t in result.flags} == {NOTEBOOK}, result.flagged
+        elif trace == "hidden":
+            assert any(t.hidden for t in result.tests if t.grade_id == TESTED), [t.message for t in result.tests]
         else:
             assert trace in {f.kind for f in result.failures}, result.reason
     if attack.message:
@@ -108,3 +110,12 @@ def test_sleeping_in_the_graders_calls_costs_no_more_than_the_budget(attack_resu
     assert result.seconds <= honest.seconds + TRUSTED_BUDGET + 20, (result.seconds, honest.seconds)
     kinds = [t.message.partition(":")[0] for t in result.tests if t.notebook == NOTEBOOK]
     assert kinds[0] == "TimeoutError" and set(kinds[1:]) == {"GraderBudgetSpent"}, kinds
+
+
+def test_values_memorised_for_the_visible_inputs_fail_the_hidden_parts(attack_results):
+    """Do sigmoid_circuit and matvec_l2, right for the visible tests' inputs only (zero gradients elsewhere),
+    pass the visible parts and fail both tests in their hidden parts, which compare with the reference's values?"""
+    result = attack_results["hardcode_visible_values"]
+    failed = {t.grade_id: t for t in result.tests if t.notebook == NOTEBOOK and not t.passed}
+    assert sorted(failed) == ["test_1_3_sigmoid_circuit", TESTED], [t.message for t in failed.values()]
+    assert all(t.hidden and t.message.startswith("CheckFailed: f") for t in failed.values())

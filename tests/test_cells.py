@@ -5,7 +5,8 @@ import pytest
 from nbgrader import utils
 
 from autograder.course import source_notebooks
-from nn_helpers.cells import NoIPython, defining_cells, is_answer, is_graded, is_locked, is_test, python_source
+from nn_helpers.cells import (NoIPython, cell_label, defining_cells, is_answer, is_graded, is_locked, is_test,
+                              python_source)
 
 SETUP = {"grade": False, "solution": False, "locked": True}
 ANSWER = {"grade": False, "solution": True, "locked": False}
@@ -82,3 +83,29 @@ def test_roles_agree_with_nbgrader(path):
         assert is_graded(cell) == bool(utils.is_grade(cell))
         assert is_locked(cell) == bool(utils.is_locked(cell))
         assert is_test(cell) == bool(utils.is_grade(cell) and not utils.is_solution(cell))
+
+
+# --- naming a cell as the student sees it ------------------------------------------------------
+def test_a_cell_is_named_by_its_task_heading_and_grade_id():
+    """Is a cell named by the heading above it and its grade_id, never by a number JupyterLab does not show?"""
+    cells = [
+        markdown("# Part 1: Graphs"),
+        code("import numpy as np", {**SETUP, "grade_id": "setup_1"}),
+        markdown("## Task 1.1: The three gate patterns\n\nSome text."),
+        code("def f(): pass", {**ANSWER, "grade_id": "task_1_1_gates"}),
+        code("assert f() is None", {**TEST, "grade_id": "test_1_1_gates"}),
+        markdown("### BEGIN SOLUTION\nAn answer.\n### END SOLUTION", {**GRADED_ANSWER, "grade_id": "q"}),
+        code("print(1)"),
+        code("print(2)"),
+    ]
+    assert [cell_label(cells, i) for i in (1, 3, 4, 6, 7)] == [
+        "Part 1 cell (`setup_1`)", "Task 1.1 answer cell (`task_1_1_gates`)", "Task 1.1 test cell (`test_1_1_gates`)",
+        "the code cell after 'Task 1.1: The three gate patterns'",
+        "the 2nd code cell after 'Task 1.1: The three gate patterns'"]
+
+
+def test_a_cell_before_any_heading_is_still_named_without_a_number():
+    """Does a cell with no heading above it get a label by grade_id or its place, with no bare cell number?"""
+    cells = [code("x = 1", {**ANSWER, "grade_id": "task_x"}), code("y = 2")]
+    assert cell_label(cells, 0) == "the answer cell `task_x`"
+    assert cell_label(cells, 1) == "the 2nd code cell of the notebook"

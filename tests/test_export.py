@@ -9,9 +9,12 @@ import pytest
 from autograder.__main__ import main
 from autograder.export import export
 from autograder.course import CONFIG_FILE, ROOT
+from autograder.feedback import write_feedback
+from autograder.manual import with_manual_grades
 from autograder.results import FAILURE_KINDS, SubmissionResult, load_results, save_result
 from conftest import CRASHED
-from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, MAX_SCORE, TAMPERED
+from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, HIDDEN_NUMBER, MANUAL_MAX, MAX_SCORE, \
+    NOTEBOOK, QUESTION, TAMPERED
 
 STATUS = {**EXPECTED_STATUS, CRASHED: "error"}
 SCORE = {**EXPECTED_SCORE, CRASHED: 0.0}
@@ -49,7 +52,9 @@ def test_results_json_holds_every_full_result_and_a_summary(exported, graded_toy
     students = {s["student"]: s for s in record["students"]}
     assert {name: s["status"] for name, s in students.items()} == STATUS
     assert {name: s["score"] for name, s in students.items()} == SCORE
-    assert students == {r.student: r.to_dict() for r in load_results(graded_toy_course, ASSIGNMENT)}
+    assert students == {r.student: r.to_dict() for r in
+                        with_manual_grades(load_results(graded_toy_course, ASSIGNMENT), graded_toy_course, ASSIGNMENT)}
+    assert {s["pending"] for s in students.values()} == {MANUAL_MAX}
     assert [t["grade_id"] for t in students["dee"]["tests"]] == ["test_square_positive", "test_square_negative"]
     assert [t["points"] for t in students["dee"]["tests"]] == [2.0, 0.0]
     summary = record["summary"]
@@ -94,17 +99,36 @@ def test_gradescope_files_follow_the_results_spec(exported):
         student = path.parent.name
         assert set(record) <= GRADESCOPE_TOP_KEYS
         assert record["visibility"] in VISIBILITIES and isinstance(record["execution_time"], int)
-        assert record["score"] == SCORE[student] == sum(t["score"] for t in record["tests"])
+        assert record["score"] == SCORE[student] == sum(t.get("score", 0.0) for t in record["tests"])
         assert sum(t["max_score"] for t in record["tests"]) == MAX_SCORE
         assert (record["output"] == "") == (STATUS[student] == "graded" and student != TAMPERED)
-        for test in record["tests"]:
+        *autograded, question = record["tests"]
+        assert question == {"name": f"{QUESTION}: a question graded by hand", "max_score": MANUAL_MAX,
+                            "output": "graded by hand: pending", "output_format": "text", "tags": [NOTEBOOK],
+                            "visibility": "visible"}   # pending: no score yet
+        for test in autograded:
             assert set(test) <= GRADESCOPE_TEST_KEYS and test["visibility"] in VISIBILITIES
             assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")
             assert (test["output"] == "") == (test["status"] == "passed")
     dee = read_json(exported["gradescope"][0].parent.parent / "dee" / "results.json")
     assert [t["name"] for t in dee["tests"]] == ["test_square_positive: Does square give 9 for 3?",
-                                                 "test_square_negative: Does square work for negative numbers?"]
+                                                 "test_square_negative: Does square work for negative numbers?",
+                                                 f"{QUESTION}: a question graded by hand"]
     assert dee["tests"][1]["output"].startswith("AssertionError")
+
+
+def test_a_hidden_tests_details_reach_the_instructor_only(exported, graded_toy_course, tmp_path):
+    """Does a number quoted by the student's exception in a hidden test (made from its hidden input) reach
+    the instructor's results.json, and none of the feedback page, the Gradescope file and the executed
+    notebook, which say which test failed and that the details are kept for the instructor?"""
+    assert HIDDEN_NUMBER in exported["results"].read_text(encoding="utf-8")
+    student_facing = {
+        "gradescope": (exported["gradescope"][0].parent.parent / "mo" / "results.json").read_text(encoding="utf-8"),
+        "feedback": (write_feedback(graded_toy_course, ASSIGNMENT, tmp_path)[0].parent / "mo.html").read_text(),
+        "executed notebook": (graded_toy_course / "autograded" / "mo" / ASSIGNMENT / NOTEBOOK).read_text()}
+    for name, text in student_facing.items():
+        assert HIDDEN_NUMBER not in text and HIDDEN_NUMBER.lstrip("-") not in text, f"the hidden value leaked into {name}"
+        assert "a hidden test (other shapes and seeds) failed: ValueError was raised in square, line 4" in text, name
 
 
 def test_cli_writes_to_the_default_folder(graded_toy_course, capsys):

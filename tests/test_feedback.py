@@ -8,9 +8,10 @@ import pytest
 from autograder.__main__ import main
 from autograder.feedback import render_student, write_feedback
 from autograder import results  # results.TestResult: a Test* name imported here would be collected by pytest
+from autograder.manual import with_manual_grades
 from autograder.results import Failure, SubmissionResult, load_results, save_result
 from conftest import CRASHED
-from course_fixtures import ASSIGNMENT, EXPECTED_STATUS, TEST_HIDDEN, TEST_VISIBLE
+from course_fixtures import ASSIGNMENT, EXPECTED_STATUS, MANUAL_MAX, QUESTION, TEST_HIDDEN, TEST_VISIBLE
 
 STUDENTS = sorted([*EXPECTED_STATUS, CRASHED])
 SCRIPT = "<script>alert('owned')</script>"
@@ -46,14 +47,17 @@ def test_no_test_source_appears_hidden_tests_especially(pages):
 
 
 def test_every_score_and_failure_message_is_shown(pages, graded_toy_course):
-    """Does each page show the total, and each test's id, description, points and failure message?"""
-    for result in load_results(graded_toy_course, ASSIGNMENT):
+    """Does each page show the gradebook's total (the question graded by hand pending), and each test's id,
+    description, points and the failure message the student may read?"""
+    for result in with_manual_grades(load_results(graded_toy_course, ASSIGNMENT), graded_toy_course, ASSIGNMENT):
         page = pages[result.student]
         assert f"Total: {result.score:g} / {result.max_score:g}" in page
+        assert f"({MANUAL_MAX:g} points of questions graded by hand still pending)" in page
+        assert QUESTION in page and f"pending / {MANUAL_MAX:g}" in page
         for test in result.tests:
             assert test.grade_id in page and test.description in html.unescape(page)
             assert f"{test.points:g} / {test.max_points:g}" in page
-            assert test.message in html.unescape(page)
+            assert test.student_message in html.unescape(page)
     row = pages["dee"].split("test_square_negative", 1)[1].split("</tr>", 1)[0]  # dee fails the hidden test
     assert 'class="failed"' in row and "AssertionError" in row
 

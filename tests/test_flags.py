@@ -1,4 +1,4 @@
-"""Review flags (autograder/suspicious.py): what attack code writes is flagged, honest code never is."""
+"""Review flags (autograder/grading/flags.py): what attack code writes is flagged, honest code never is."""
 from __future__ import annotations
 
 import time
@@ -46,10 +46,11 @@ def test_attack_code_is_flagged_with_its_cell(code, flag):
     assert any(found.startswith(flag) for found in flags_for(code)), flags_for(code)
 
 
-def test_a_cell_of_the_students_own_is_named_by_its_number():
+def test_a_cell_of_the_students_own_is_named_by_its_place_not_a_number():
+    """Is a flagged cell without a grade_id named as the student finds it (JupyterLab shows no numbers)?"""
     assert flags_for("x = 1", extra="np.max = min") == \
-        ["cell 3: replaces np.max, part of a library the tests use (flagged for review; the grader's tests "
-         "do not run in the notebook, so it cannot change a score)"]
+        ["the 3rd code cell of the notebook: replaces np.max, part of a library the tests use (flagged for review; "
+         "the grader's tests do not run in the notebook, so it cannot change a score)"]
 
 
 @pytest.mark.parametrize("code", [

@@ -1,6 +1,7 @@
 """Tests for autograder.grade: a whole class graded in parallel into one gradebook."""
 import contextlib
 import os
+import re
 import shutil
 import socket
 import signal
@@ -17,8 +18,8 @@ from autograder.grading.submission import Limits
 from autograder.grade import find_submissions, grade, gradebook_template
 from autograder.results import load_results, results_dir
 from conftest import CRASHED, record_crashed_worker
-from course_fixtures import ANSWER, ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, TAMPERED, make_class, make_course, \
-    submit
+from course_fixtures import ANSWER, ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, NOTEBOOK, TAMPERED, make_class, \
+    make_course, submit
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]   # grades the toy class with its sandbox
 
@@ -70,7 +71,39 @@ def test_every_submission_gets_a_row_with_its_reason(graded_class):
     assert "kernel died" in reasons["gus"]
     assert "not a readable notebook" in reasons["hal"]
     assert "tried to start more processes than grading allows" in reasons["jay"]
+    assert "has an IndentationError at line 2" in reasons["lee"]
     assert reasons["ada"] == ""
+
+
+def test_only_the_cell_that_looped_timed_out_and_the_tests_after_it_say_so(graded_class):
+    """Is the looping answer cell the one timeout (not every cell after it), each test 'not run' because of
+    it, and the notebook not flagged for tests that passed in it before the grader refused to run them?"""
+    _, results = graded_class
+    eve = next(r for r in results if r.student == "eve")
+    assert [(f.kind, f.detail) for f in eve.failures] == [
+        ("timeout", "Task 1 answer cell (`answer_square`) ran past the per-cell time limit and was stopped")]
+    assert {t.message for t in eve.tests} == {
+        "not run: an earlier cell (Task 1 answer cell (`answer_square`)) was stopped at the per-cell time limit"}
+    assert eve.flags == [], eve.flagged
+
+
+def test_a_syntax_error_is_reported_at_its_cell_and_line_in_every_test_it_breaks(graded_class):
+    """Does an IndentationError in the answer cell give the run's problem and each test's reason, naming the
+    cell by its task and the line, instead of a NameError of what the cell should define?"""
+    _, results = graded_class
+    lee = next(r for r in results if r.student == "lee")
+    cause = ("Task 1 answer cell (`answer_square`) has an IndentationError at line 2: expected an indented block "
+             "after function definition on line 1; fix it and rerun")
+    assert [(f.kind, f.notebook, f.detail) for f in lee.failures] == [("syntax error", NOTEBOOK, cause)]
+    assert all(t.message.startswith(cause) for t in lee.tests), [t.message for t in lee.tests]
+
+
+def test_reasons_never_name_a_cell_by_a_number(graded_class):
+    """Do the reasons, the messages and the flags name cells by task and grade_id, never 'cell 7' (which
+    JupyterLab does not show)?"""
+    _, results = graded_class
+    texts = [r.reason for r in results] + [r.flagged for r in results] + [t.message for r in results for t in r.tests]
+    assert not [text for text in texts if re.search(r"\bcell \d", text)]
 
 
 def test_gradebook_holds_every_grade(graded_class):

@@ -45,9 +45,19 @@ def test_missing_name_says_what_to_complete(tmp_path):
 
 
 def test_failing_cell_names_notebook_and_cell(tmp_path):
-    """Does an error in a loaded cell name the notebook, the cell number and the error?"""
-    write_notebook(tmp_path / "a.ipynb", [new_markdown_cell("x"), answer_cell("1 / 0")])
-    with pytest.raises(ImportError, match=r"a\.ipynb, cell 2, failed while being loaded: ZeroDivisionError"):
+    """Does an error in a loaded cell name the notebook, the cell by heading and grade_id, and the error?"""
+    write_notebook(tmp_path / "a.ipynb", [new_markdown_cell("## Task 1.1: Gates"), answer_cell("1 / 0")])
+    with pytest.raises(ImportError, match=r"a\.ipynb, Task 1\.1 answer cell \(`a`\), failed while being loaded: "
+                                          r"ZeroDivisionError"):
+        load_from_notebook(tmp_path / "a.ipynb", "f")
+
+
+def test_a_syntax_error_names_its_line(tmp_path):
+    """Does a syntax error in a loaded cell say which line of which cell, as the student sees them?"""
+    write_notebook(tmp_path / "a.ipynb", [new_markdown_cell("## Task 5.2: Solver"),
+                                          answer_cell("x = 1\ndef f():\nreturn 1\n")])
+    with pytest.raises(ImportError, match=r"a\.ipynb, Task 5\.2 answer cell \(`a`\), failed while being loaded: "
+                                          r"IndentationError: expected an indented block .* at line 3\."):
         load_from_notebook(tmp_path / "a.ipynb", "f")
 
 

@@ -11,7 +11,7 @@ from autograder.__main__ import main
 from autograder.report import report, table, truncate
 from autograder.results import FAILURE_KINDS
 from conftest import CRASHED
-from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS
+from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, MANUAL_MAX, MAX_SCORE
 
 STATUS = {**EXPECTED_STATUS, CRASHED: "error"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -33,13 +33,15 @@ def section(text: str, title: str) -> list[str]:
 
 
 def test_student_table_lists_every_student_with_score_and_status(printed):
-    """Does the student table have one row per student with score/max and status, reasons included?"""
+    """Does the student table have one row per student with the gradebook's total (the question graded by
+    hand pending) and status, reasons included?"""
     code, text = printed
     assert code == 0
     rows = {row.split()[0]: row for row in section(text, "Students")}
     assert sorted(rows) == sorted(STATUS)
     for student, status in STATUS.items():
-        assert f"{EXPECTED_SCORE.get(student, 0.0):g}/3" in rows[student] and status in rows[student]
+        total = f"{EXPECTED_SCORE.get(student, 0.0):g}/{MAX_SCORE:g} ({MANUAL_MAX:g} pending)"
+        assert total in rows[student] and status in rows[student]
     assert "ran past the per-cell time limit" in rows["eve"] and "MemoryError" in rows["fay"]
 
 
@@ -47,14 +49,14 @@ def test_status_table_counts_every_failure_kind(printed):
     """Does the status table count the submissions of each failure kind (one each in the toy class)?"""
     rows = [row.rsplit(None, 1) for row in section(printed[1], "Submissions by status")]
     counts = {status.strip(): int(count) for status, count in rows}
-    assert counts == {"graded": 5, **{kind: 1 for kind in FAILURE_KINDS}}
+    assert counts == {"graded": 6, **{kind: 1 for kind in FAILURE_KINDS}}
 
 
 def test_test_table_gives_points_and_pass_rates(printed):
     """Does the test table give each test's points and pass rate (ada passes both tests, dee the first)?"""
     rows = {row.split()[0]: row.split() for row in section(printed[1], "Tests")}
-    students = len(STATUS)  # ada, dee and kim pass the first test; ada and kim the second
-    assert rows["test_square_positive"][2] == "2" and f"3/{students}" in rows["test_square_positive"]
+    students = len(STATUS)  # ada, dee, kim and mo pass the first test; ada and kim the second
+    assert rows["test_square_positive"][2] == "2" and f"4/{students}" in rows["test_square_positive"]
     assert rows["test_square_negative"][2] == "1" and f"2/{students}" in rows["test_square_negative"]
 
 

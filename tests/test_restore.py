@@ -6,7 +6,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from autograder.grading.restore import grade_id, restore_notebook
-from course_fixtures import ASSIGNMENT, NOTEBOOK, make_course
+from course_fixtures import ASSIGNMENT, NOTEBOOK, QUESTION, make_course
 
 ANSWER = "def square(x):\n    return x * x\n"
 
@@ -58,7 +58,7 @@ def test_a_deleted_test_cell_is_put_back_in_its_place(release):
     deleted.cells = [c for c in deleted.cells if grade_id(c) != "test_square_positive"]
     restored, flags = restore_notebook(deleted, release, NOTEBOOK)
     assert [grade_id(c) for c in restored.cells if grade_id(c)] == \
-        ["answer_square", "test_square_positive", "test_square_negative"]
+        ["answer_square", "test_square_positive", "test_square_negative", QUESTION]
     assert changes(flags) == [("test_square_positive", "was deleted")]
 
 
@@ -71,7 +71,7 @@ def test_duplicated_and_moved_cells_are_undone(release):
     shuffled.cells.append(copy.deepcopy(test))          # and once more at the end
     restored, flags = restore_notebook(shuffled, release, NOTEBOOK)
     assert [grade_id(c) for c in restored.cells if grade_id(c)] == \
-        ["answer_square", "test_square_positive", "test_square_negative"]
+        ["answer_square", "test_square_positive", "test_square_negative", QUESTION]
     assert sorted(changes(flags)) == [("answer_square", "was moved"), ("test_square_negative", "was duplicated"),
                                       ("test_square_positive", "was moved")]
 

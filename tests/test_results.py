@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from autograder.results import (Failure, SubmissionResult, Flag, TestResult as Result, load_results,
+from autograder.results import (Failure, ManualGrade, SubmissionResult, Flag, TestResult as Result, load_results,
                                 require_results, save_result)
 
 
@@ -70,3 +70,23 @@ def test_records_written_before_grader_faults_were_marked_load_unmarked(tmp_path
     (tmp_path / "grading" / "toy").mkdir(parents=True)
     (tmp_path / "grading" / "toy" / "ada.json").write_text(json.dumps(record))
     assert not load_results(tmp_path, "toy")[0].grader_fault
+
+
+def test_the_total_counts_the_questions_graded_by_hand_pending_until_graded(tmp_path):
+    """Is the total the autograded points plus the points given by hand, out of both maxima, with the
+    ungraded questions' points pending, and does it survive the result file?"""
+    result = sample()
+    result.manual = [ManualGrade("q.ipynb", "question_1", 4.0), ManualGrade("q.ipynb", "question_2", 2.0, 1.5)]
+    assert (result.score, result.max_score, result.pending) == (3.5, 9.0, 4.0)
+    save_result(result, tmp_path)
+    assert load_results(tmp_path, "toy") == [result]
+
+
+def test_the_record_keeps_the_full_message_and_what_the_student_may_read(tmp_path):
+    """Does the instructor's record of a hidden failure hold its whole message and, beside it, the student's text?"""
+    result = sample()
+    result.tests[1] = Result("n.ipynb", "test_b", "", 0.0, 1.0, False, "CheckFailed: b: got 1.5, expected 2.5", True)
+    record = json.loads(save_result(result, tmp_path).read_text())["tests"][1]
+    assert record["message"] == "CheckFailed: b: got 1.5, expected 2.5" and record["hidden"]
+    assert "2.5" not in record["student_message"] and "check 'b' failed" in record["student_message"]
+    assert load_results(tmp_path, "toy") == [result]

@@ -3,7 +3,8 @@ import nbformat
 from nbformat.v4 import new_output
 
 from autograder.results import Failure
-from autograder.grading.scoring import describe, score_notebooks, autograded_tests
+from autograder.grading.scoring import apply_verdicts, autograded_tests, describe, score_notebooks
+from autograder.trusted.tests import Verdict
 from course_fixtures import ASSIGNMENT, NOTEBOOK, source_notebook
 
 
@@ -60,12 +61,15 @@ def test_missing_notebook_and_missing_cell_score_zero_with_a_reason(tmp_path):
 
 
 def test_memory_and_timeouts_are_found_in_outputs(tmp_path):
-    """Are MemoryError and a timed-out cell reported as failures of the notebook?"""
+    """Are MemoryError and a timed-out cell reported as failures of the notebook, each cell named by its task,
+    and a cell timed out after the first one not counted (it was not run normally)?"""
     memory = new_output("error", ename="MemoryError", evalue="", traceback=[])
     timeout = new_output("error", ename="CellTimeoutError", evalue="A cell timed out", traceback=[])
-    _, found = score_notebooks(write_source(tmp_path),
-                               {NOTEBOOK: executed({"answer_square": [memory], "test_square_positive": [timeout]})}, [])
-    assert [(f.kind, f.notebook) for f in found] == [("memory", NOTEBOOK), ("timeout", NOTEBOOK)]
+    outputs = {"answer_square": [memory], "test_square_positive": [timeout], "test_square_negative": [timeout]}
+    _, found = score_notebooks(write_source(tmp_path), {NOTEBOOK: executed(outputs)}, [])
+    assert [(f.kind, f.notebook, f.detail) for f in found] == [
+        ("memory", NOTEBOOK, "Task 1 answer cell (`answer_square`) ran out of memory (MemoryError)"),
+        ("timeout", NOTEBOOK, "Task 1 test cell (`test_square_positive`) ran past the per-cell time limit and was stopped")]
 
 
 def test_a_test_cell_that_never_ran_gets_zero(tmp_path):
@@ -73,3 +77,26 @@ def test_a_test_cell_that_never_ran_gets_zero(tmp_path):
     notebook = source_notebook()
     results, _ = score_notebooks(write_source(tmp_path), {NOTEBOOK: nbformat.writes(notebook)}, [])
     assert [(r.points, r.message) for r in results] == [(0.0, "not run: the test cell was not executed")] * 2
+
+
+HIDDEN_FAILURE = Verdict(False, "ValueError: no square for -4242.4242 [raised in square, line 4: raise ValueError(x)]",
+                         "ValueError", hidden=True)
+
+
+def test_a_hidden_failure_reaches_the_notebook_without_its_details_and_the_result_with_them(tmp_path):
+    """Does the executed notebook get only what the student may read of a hidden failure, while the test result
+    keeps the whole message for the instructor?"""
+    text, flags = apply_verdicts(NOTEBOOK, executed({}), {"test_square_negative": HIDDEN_FAILURE})
+    assert "4242" not in text and "a hidden test (other shapes and seeds) failed" in text and flags == []
+    results, _ = score_notebooks(write_source(tmp_path), {NOTEBOOK: text}, [],
+                                 {(NOTEBOOK, "test_square_negative"): HIDDEN_FAILURE})
+    assert (results[1].message, results[1].hidden, results[1].points) == (HIDDEN_FAILURE.message, True, 0.0)
+    assert "4242" not in results[1].student_message
+
+
+def test_passed_in_the_notebook_failed_in_the_grader_is_flagged_only_for_a_notebook_that_ran_to_its_end():
+    """Is a visible test that passed in the notebook but fails in the grader flagged, unless a limit stopped
+    the notebook (then its tests failing in the grader is no sign of tampering)?"""
+    failed = {"test_square_positive": Verdict(False, "AssertionError: square(3) should be 9, got 6", "AssertionError")}
+    assert [f.cell for f in apply_verdicts(NOTEBOOK, executed({}), failed)[1]] == ["test_square_positive"]
+    assert apply_verdicts(NOTEBOOK, executed({}), failed, ran_to_end=False)[1] == []

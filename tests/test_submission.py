@@ -6,8 +6,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.grade import grade
 from autograder.grading.submission import GradeTask, Limits, _drop_unreadable, _failures_in_log, fingerprint, run_submission
-from course_fixtures import ASSIGNMENT, BODIES, NOTEBOOK, make_course, submit
+from course_fixtures import ASSIGNMENT, BODIES, LOADER_NOTEBOOK, NOTEBOOK, make_course, make_loader_class, submit
 
 
 def no_data(tmp_path: Path) -> str:
@@ -218,3 +219,50 @@ def test_a_notebook_of_too_many_cells_is_not_graded(tmp_path):
     assert (result.score, result.status) == (0.0, "unreadable")
     assert result.reason == f"{NOTEBOOK}: has 5004 cells, more than the 1000 a notebook may have, so it was not " \
                             "graded: delete the cells you added"
+
+
+@pytest.fixture(scope="module")
+def loader_results(tmp_path_factory):
+    """The loader course (squares.ipynb, and totals.ipynb that loads it and saves a model) and its class, graded."""
+    course = make_course(tmp_path_factory.mktemp("loader") / "course", cell_timeout=20, loader=True)
+    make_loader_class(course)
+    results = grade(course, ASSIGNMENT, Limits(cpu_seconds=120, memory_bytes=2 * 2 ** 30), workers=2, progress=False,
+                    cifar10_dir=str(course))
+    return {r.student: r for r in results}
+
+
+def message(result, grade_id: str) -> str:
+    return next(t.message for t in result.tests if t.grade_id == grade_id)
+
+
+def test_the_loader_course_is_graded_in_full_when_right(loader_results):
+    """Does the correct submission pass both notebooks' tests, the saved model included?"""
+    ann = loader_results["ann"]
+    assert (ann.score, ann.status, [t.message for t in ann.tests if not t.passed]) == (4.0, "graded", [])
+
+
+def test_an_unreadable_notebook_is_the_reason_in_the_notebook_that_loads_it(loader_results):
+    """When squares.ipynb is unreadable, does totals.ipynb's test say so, naming the cell that loads it, rather
+    than that its model was not saved?"""
+    bob = loader_results["bob"]
+    assert bob.status == "unreadable"
+    assert message(bob, "test_saved_weights").startswith(
+        "squares.ipynb, which this notebook loads from in its Totals cell (`setup_totals`), is not a readable notebook")
+
+
+def test_a_training_cell_that_crashed_is_the_reason_its_model_is_missing(loader_results):
+    """Does a test of a model the training cell never saved name that cell and its exception?"""
+    assert message(loader_results["cal"], "test_saved_weights").startswith(
+        "Task 2 answer cell (`train_totals`) raised ValueError: diverged (the test then failed with CheckFailed: "
+        "the saved model: best_model.npz is missing")
+
+
+def test_a_syntax_error_is_the_reason_in_its_own_notebook_and_in_the_one_that_loads_it(loader_results):
+    """Does a syntax error in squares.ipynb's answer cell reach both notebooks' tests, at its cell and line?"""
+    dot = loader_results["dot"]
+    cause = "Task 1 answer cell (`answer_square`) has an IndentationError at line 2"
+    assert dot.status == "syntax error" and message(dot, "test_square_positive").startswith(cause)
+    loaded = message(dot, "test_saved_weights")   # load_from_notebook's own words name the cell and line too
+    assert loaded.startswith("Totals cell (`setup_totals`) raised ImportError: squares.ipynb, ") and \
+        "failed while being loaded: IndentationError: expected an indented block" in loaded, loaded
+    assert {t.notebook for t in dot.tests} == {NOTEBOOK, LOADER_NOTEBOOK}

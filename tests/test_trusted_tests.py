@@ -37,6 +37,22 @@ def test_a_hidden_test_the_submission_never_saw_still_decides(trusted_grade):
     assert not trusted_grade(ANSWER.replace("return x * factor", "return x + factor"))["test_scale"].hidden
 
 
+def test_a_name_a_broken_answer_cell_should_define_is_blamed_on_that_cell(trusted_grade):
+    """Does a NameError of what an answer cell with a syntax error should define say so, at that cell and line?"""
+    verdicts = trusted_grade(ANSWER.replace("    return x * factor", "return x * factor"))
+    assert verdicts["test_scale"].message.startswith(
+        "the answer cell `task` has a SyntaxError at line 3: 'return' outside function; fix it and rerun "
+        "(the test then failed with NameError: name 'scale' is not defined")
+    assert verdicts["test_counter"].message.startswith("the answer cell `task` has a SyntaxError at line 3")
+
+
+def test_a_renamed_function_is_named_with_the_cell_that_should_define_it(trusted_grade):
+    """Does a NameError of a function the answer cell no longer defines say which cell should define it?"""
+    verdicts = trusted_grade(ANSWER.replace("def scale(", "def scaled("))
+    assert verdicts["test_scale"].message == ("NameError: name 'scale' is not defined: the answer cell `task` should "
+                                              "define scale (keep the names of the stubs)")
+
+
 def test_methods_run_in_the_worker_and_the_objects_state_comes_back(trusted_grade):
     verdicts = trusted_grade(ANSWER.replace("self.count += len(values)", "self.count += 2 * len(values)"))
     assert not verdicts["test_counter"].passed and "add" in verdicts["test_counter"].message

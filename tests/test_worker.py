@@ -195,12 +195,13 @@ def test_where_names_the_deepest_answer_frame_not_a_helper_cell(notebook):
 
 
 def test_where_names_a_cell_loaded_from_another_notebook(notebook):
-    """Is a frame of a cell load_from_notebook executed named by notebook, cell and line?"""
+    """Is a frame of a cell load_from_notebook executed named by notebook, cell label and line?"""
     worker = Worker(None, notebook)
     namespace = {}
-    exec(compile("def affine(x):\n    return x.T\n", "2_layers.ipynb (cell 4)", "exec"), namespace)
+    label = "Task 2.1 answer cell (`task_2_1_affine_forward`)"
+    exec(compile("def affine(x):\n    return x.T\n", f"2_layers.ipynb ({label})", "exec"), namespace)
     where = worker.describe(error_of(namespace["affine"], None))["where"]
-    assert where == "raised in affine (2_layers.ipynb, cell 4, line 2)"
+    assert where == f"raised in affine (2_layers.ipynb, {label}, line 2)"
 
 
 def test_a_message_that_cannot_be_made_is_empty_and_a_long_one_is_cut(notebook):

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from nn_helpers.cells import grade_id, is_locked, python_source
+from nn_helpers.cells import cell_label, grade_id, is_locked, python_source
 
 from ..results import Flag
 
@@ -45,7 +45,7 @@ def suspicious_code(notebook_name: str, notebook: NotebookNode) -> list[Flag]:
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.cell_type != "code" or is_locked(cell):
             continue
-        label = grade_id(cell) or f"cell {number}"
+        label = grade_id(cell) or cell_label(notebook.cells, number - 1)   # never a number JupyterLab does not show
         if len(cell.source) > MAX_READ:
             flags.append(Flag(notebook_name, label, f"holds {len(cell.source) // 1024} KiB of code, more than the "
                                                     f"{MAX_READ // 1024} KiB the review reads (flagged for review; it "

@@ -16,14 +16,17 @@ from nbgrader.utils import determine_grade
 
 from nn_helpers.cells import grade_id, is_answer, is_test
 
+from ..messages import student_text
 from ..results import Failure, Flag, TestResult
+from .reasons import notebook_run, sandbox_denial
 
 MESSAGE_LIMIT = 2000  # characters of a failure message kept in the results
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Traceback frame headers: a cell of the notebook itself, or another notebook's cell run by load_from_notebook.
 CELL_FRAME = re.compile(r"^Cell In\[(\d+)\], line (\d+), in (\w+)")
-IMPORTED_FRAME = re.compile(r"^File (\S+\.ipynb) \(cell (\d+)\):(\d+), in (\w+)")
+IMPORTED_FRAME = re.compile(r"^File (\S+\.ipynb) \((.+)\):(\d+), in (\w+)")
 ARROW = re.compile(r"^-+>\s*\d+\s+(.*)$")
+GRADER_TIMEOUT = re.compile(r"^TimeoutError: the (student's code ran past|notebook's answer cells did not finish)")
 
 
 def autograded_tests(source_dir: Path) -> list[tuple[str, str, float, str]]:
@@ -49,14 +52,20 @@ def describe(source: str) -> str:
     return ""
 
 
-def score_notebooks(source_dir: Path, executed: dict[str, str],
-                    failures: list[Failure]) -> tuple[list[TestResult], list[Failure]]:
+def score_notebooks(source_dir: Path, executed: dict[str, str], failures: list[Failure],
+                    verdicts: dict | None = None, runs: dict | None = None) -> tuple[list[TestResult], list[Failure]]:
     """Score every test of the assignment from the executed notebooks (name -> JSON text).
 
-    Returns the test results and the failures found in the outputs (memory, timeouts).
+    `verdicts` ((notebook, grade_id) -> trusted Verdict) give a failed test its full message
+    (the notebook holds what the student may read of it) and say whether it failed in the
+    hidden part; `runs` (notebook -> reasons.NotebookRun) say what the notebooks' own runs
+    did, as read before the verdicts replaced the test cells' outputs (by default, read now).
+    Returns the test results and the failures found in the runs and verdicts (limits, syntax errors).
     """
+    verdicts = verdicts or {}
     parsed = {name: nbformat.reads(text, as_version=4) for name, text in executed.items()}
-    found = [f for name, nb in parsed.items() for f in _failures_in_outputs(name, nb)]
+    runs = {name: (runs or {}).get(name) or notebook_run(text) for name, text in executed.items()}
+    found = [f for name, run in runs.items() for f in run.failures(name) + _grader_failures(name, verdicts, run)]
     by_cell = {(name, grade_id(cell)): cell for name, nb in parsed.items() for cell in nb.cells
                if cell.cell_type == "code" and grade_id(cell)}
     answers = {name: {cell.execution_count for cell in nb.cells if is_answer(cell) and cell.cell_type == "code"}
@@ -74,17 +83,46 @@ def score_notebooks(source_dir: Path, executed: dict[str, str],
             continue
         score, _ = determine_grade(cell)
         score = float(score or 0.0)
-        results.append(TestResult(notebook, test_id, description, score, points, score >= points,
-                                  "" if score >= points else _message(cell, answers[notebook])))
+        verdict = verdicts.get((notebook, test_id))
+        message = "" if score >= points else verdict.message[:MESSAGE_LIMIT] if verdict and not verdict.passed \
+            else _message(cell, answers[notebook])
+        results.append(TestResult(notebook, test_id, description, score, points, score >= points, message,
+                                  bool(message and verdict and verdict.hidden)))
     return results, found
 
 
-def apply_verdicts(notebook: str, text: str, verdicts: dict) -> tuple[str, list[Flag]]:
+def _grader_failures(notebook: str, verdicts: dict, run) -> list[Failure]:
+    """Limits the student's code met when the grader ran a test (in plain words the student may read)."""
+    stopped_here = {p.label for p in run.problems}
+    found = []
+    for (name, test), verdict in verdicts.items():
+        if name != notebook or verdict.passed or verdict.kind in ("NotRun", "RootCause"):   # said where it started
+            continue
+        label = run.labels[run.positions[test]] if test in run.positions else f"the test cell `{test}`"
+        if label in stopped_here:
+            continue
+        if verdict.kind == "TimeoutError" and GRADER_TIMEOUT.match(verdict.message):
+            found.append(Failure("timeout", notebook, f"{label}: the grader stopped the student's code at the "
+                                                      "time limit of a test"))
+        elif verdict.kind == "MemoryError":
+            found.append(Failure("memory", notebook, f"{label}: the student's code ran out of memory (MemoryError) "
+                                                     "when the grader ran the test"))
+        elif verdict.kind == "WorkerGone":
+            found.append(Failure("sandbox", notebook, f"{label}: the student's code ended or broke the process "
+                                                      "the grader ran it in"))
+        elif denied := sandbox_denial(verdict.kind, verdict.message):
+            found.append(Failure("sandbox", notebook, f"{label}: the student's code {denied}"))
+    return found
+
+
+def apply_verdicts(notebook: str, text: str, verdicts: dict, ran_to_end: bool = True) -> tuple[str, list[Flag]]:
     """Write the trusted verdicts (grade_id -> trusted.Verdict) into an executed notebook's test cells.
 
     A passed test keeps only its printed output; a failed one gets the trusted failure as its
-    error, which is what nbgrader then grades. A test whose visible part passed in the
-    notebook but fails here is flagged: the notebook changed what its own tests saw.
+    error, as the student may read it (a hidden test's details are not written), which is what
+    nbgrader then grades. When the notebook ran to its end (`ran_to_end`: no limit stopped a
+    cell), a test whose visible part passed in the notebook but fails here is flagged: the
+    notebook changed what its own tests saw.
     """
     parsed = nbformat.reads(text, as_version=4)
     flags = []
@@ -98,9 +136,11 @@ def apply_verdicts(notebook: str, text: str, verdicts: dict) -> tuple[str, list[
         if verdict.passed:
             cell.outputs = kept
             continue
-        ename, _, evalue = verdict.message.partition(": ")
-        cell.outputs = kept + [new_output("error", ename=ename, evalue=evalue, traceback=[verdict.message])]
-        if float(score or 0) >= points and not verdict.hidden:
+        text = student_text(verdict.message, verdict.hidden)
+        kind = verdict.kind or "Failed"
+        evalue = text[len(kind) + 2:] if text.startswith(f"{kind}: ") else text
+        cell.outputs = kept + [new_output("error", ename=kind, evalue=evalue, traceback=[text])]
+        if ran_to_end and float(score or 0) >= points and not verdict.hidden:
             flags.append(Flag(notebook, grade_id(cell),
                                    "passed in the notebook but failed when the grader ran the test on the notebook's "
                                    "answers: something in the notebook changed what its tests saw; the grader's "
@@ -136,52 +176,9 @@ def _raised_in_answer(traceback: list[str], answer_counts: set) -> str:
             code = next((m.group(1).strip() for m in map(ARROW.match, lines) if m), "")
             where = f"raised in {own.group(3)}, line {own.group(2)}" + (f": {code}" if code else "")
         elif imported:  # answer cells of an earlier notebook, run by load_from_notebook
-            name, cell, line, function = imported.groups()
-            where = f"raised in {function} ({name}, cell {cell}, line {line})"
+            name, label, line, function = imported.groups()
+            where = f"raised in {function} ({name}, {label}, line {line})"
     return where
-
-
-def answers_timed_out(text: str) -> bool:
-    """Did a cell other than a test cell run past the cell time limit in this executed notebook?"""
-    for cell in nbformat.reads(text, as_version=4).cells:
-        if cell.cell_type != "code" or is_test(cell):
-            continue
-        if any(o.get("output_type") == "error" and _timed_out(o) for o in cell.get("outputs", [])):
-            return True
-    return False
-
-
-def _timed_out(output) -> bool:
-    return output.ename in ("CellTimeoutError", "TimeoutError") or "timed out" in output.evalue.lower()
-
-
-def _failures_in_outputs(notebook: str, nb) -> list[Failure]:
-    """Memory exhaustion and timed-out cells, as the executed notebook records them."""
-    failures = []
-    for number, cell in enumerate(nb.cells, start=1):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") != "error":
-                continue
-            if output.ename == "MemoryError":
-                failures.append(Failure("memory", notebook, f"ran out of memory in cell {number} (MemoryError)"))
-            elif _timed_out(output):
-                failures.append(Failure("timeout", notebook, f"cell {number} ran past the per-cell time limit"))
-            elif output.ename == "WorkerGone":
-                failures.append(Failure("sandbox", notebook, f"cell {number}: {output.evalue}"))
-            elif denied := _sandbox_denial(output.ename, output.evalue):
-                failures.append(Failure("sandbox", notebook, f"cell {number} {denied}"))
-    return failures
-
-
-def _sandbox_denial(ename: str, evalue: str) -> str:
-    """What the grading sandbox refused, judged from an exception ('' when it was something else)."""
-    if ename == "BlockingIOError" or "Resource temporarily unavailable" in evalue:
-        return "tried to start more processes than grading allows"
-    if "Network is unreachable" in evalue or "name resolution" in evalue or ename == "gaierror":
-        return "tried to reach the network, which grading does not allow"
-    if ename == "PermissionError" or "Read-only file system" in evalue:
-        return "tried to read or write a file outside its own folder"
-    return ""
 
 
 def _why_not_run(notebook: str, failures: list[Failure], executed: bool) -> str:

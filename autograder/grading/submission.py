@@ -32,7 +32,8 @@ from .intake import NOTEBOOK_BYTES, SUBMISSION_BYTES, copy_regular_files, finger
 from .restore import restore_folder
 from ..results import Failure, SubmissionResult, Flag
 from ..sandbox import SandboxLimits, SandboxRun, run
-from .scoring import answers_timed_out, apply_verdicts, autograded_tests, score_notebooks
+from .reasons import explain, not_run, notebook_run
+from .scoring import apply_verdicts, autograded_tests, score_notebooks
 from ..trusted.session import WorkerPlan
 from .flags import flag_suspicious_code
 from ..trusted.saved import SAVED_FILES
@@ -128,8 +129,10 @@ def _run_submission(task: GradeTask) -> Execution:
         autograded = course / "autograded" / task.student / task.assignment
         notebooks, unread = _executed_notebooks(autograded, limits.notebook_bytes)
         failures += unread
-        failures += _score_in_grader(task, submitted, autograded, notebooks, flags)
-    tests, found_failures = score_notebooks(source, notebooks, failures)
+        runs = {name: notebook_run(text) for name, text in notebooks.items()}   # before the verdicts replace tests' outputs
+        verdicts: dict = {}
+        failures += _score_in_grader(task, submitted, autograded, notebooks, flags, runs, failures, verdicts)
+    tests, found_failures = score_notebooks(source, notebooks, failures, verdicts, runs)
     result = SubmissionResult(task.student, task.assignment, identity, tests, failures + found_failures,
                               round(time.perf_counter() - start, 1), flags)
     return Execution(result, notebooks)
@@ -155,12 +158,10 @@ def _executed_notebooks(autograded: Path, limit: int) -> tuple[dict[str, str], l
     return notebooks, failures
 
 
-TIMED_OUT = "TimeoutError: a cell before the tests ran past the time limit in the notebook's run, so the tests were not run"
-
-
-def _score_in_grader(task: GradeTask, submitted: Path, autograded: Path,
-                     notebooks: dict[str, str], flags: list[Flag]) -> list[Failure]:
-    """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`."""
+def _score_in_grader(task: GradeTask, submitted: Path, autograded: Path, notebooks: dict[str, str],
+                     flags: list[Flag], runs: dict, failures: list[Failure], found: dict) -> list[Failure]:
+    """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`
+    and into `found` ((notebook, grade_id) -> Verdict)."""
     limits = task.limits
     plan = WorkerPlan(submitted, _sandbox_limits(limits), limits.sandbox, _environment(task),
                       visible=(Path(task.cifar10_dir),), test_seconds=limits.test_seconds)
@@ -168,25 +169,29 @@ def _score_in_grader(task: GradeTask, submitted: Path, autograded: Path,
     tests = {}
     for notebook, grade_id, *_ in autograded_tests(reference):
         tests.setdefault(notebook, []).append(grade_id)
-    failures, budget = [], Budget(limits.trusted_seconds)
+    grader_failures, budget = [], Budget(limits.trusted_seconds)
     for name in sorted(set(tests) & set(notebooks)):
+        run = runs[name]
         try:
-            if answers_timed_out(notebooks[name]):   # the worker would loop the same way
-                verdicts = {grade_id: Verdict(False, TIMED_OUT, "TimeoutError") for grade_id in tests[name]}
-            else:
-                verdicts = run_trusted_tests(reference / name, plan, autograded, budget)
+            verdicts = not_run(run, tests[name])   # what a timed-out cell kept from running (the worker would loop too)
+            if len(verdicts) < len(tests[name]):
+                verdicts = {**run_trusted_tests(reference / name, plan, autograded, budget), **verdicts}
+            verdicts = explain(verdicts, run, failures)
         except Exception as error:  # a fault of the grader itself: never fall back to the notebook's own verdicts
             detail = f"the grader could not run the tests: {type(error).__name__}: {error}"
-            failures.append(Failure("error", name, detail, grader_fault=True))
+            grader_failures.append(Failure("error", name, detail, grader_fault=True))
             verdicts = {grade_id: Verdict(False, f"GraderError: {detail}", "GraderError") for grade_id in tests[name]}
         unfinished = [grade_id for grade_id, verdict in verdicts.items() if verdict.kind == BUDGET_SPENT]
         if unfinished:
-            failures.append(Failure("timeout", name, f"the grader's budget for running the submission's functions "
-                                                     f"({budget.seconds:g} s for all tests) ran out: "
-                                                     f"{', '.join(unfinished)} could not run or finish"))
-        notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts)
+            grader_failures.append(Failure("timeout", name, f"the grader's budget for running the submission's "
+                                                            f"functions ({budget.seconds:g} s of CPU time for all "
+                                                            f"tests) ran out: {', '.join(unfinished)} could not run "
+                                                            "or finish"))
+        ran_to_end = run.ran_to_end and not any(f.notebook == name for f in failures)
+        notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts, ran_to_end)
         flags += disagreements
-    return failures
+        found.update({(name, grade_id): verdict for grade_id, verdict in verdicts.items()})
+    return grader_failures
 
 
 def was_executed(path: Path) -> bool:

@@ -4,7 +4,8 @@ Every attack starts from the same honest submission of notebook 1 (the reference
 one mistake: `matvec_dW_transposed`, which fails test_1_4_matvec_l2) and adds one attack.
 An attack is defeated when the submission scores no more than the honest one, harms no
 other submission, finishes within its limits, and grading records it: a tampering flag on
-the notebook, the failure the sandbox reported, or a test failed for what it tried.
+the notebook, the failure the sandbox reported, a test failed for what it tried, or a
+test that failed in its hidden part.
 
 The attacks on the grading process itself are written in grader_attacks.py.
 """
@@ -31,7 +32,8 @@ class Attack:
     name: str
     description: str
     edit: Callable[[NotebookNode], None]   # changes the honest notebook in place
-    traces: tuple[str, ...]                # what grading must record: "flag" (a review flag), failure kinds
+    traces: tuple[str, ...]                # what grading must record: "flag" (a review flag), "hidden" (TESTED
+                                           # failed in its hidden part), failure kinds
     companions: tuple[str, ...] = ()       # other notebooks of the honest submission sent along
     message: str = ""                      # a phrase a failed test's message must hold
     folder: Callable[[Path], None] | None = None   # changes the submission folder (after the notebooks are written)
@@ -110,6 +112,27 @@ if os.path.exists(_source):
             exec("".join(_cell["source"]))
 '''.format(name=NOTEBOOK, target=TARGET)
 
+# Right on the visible tests' inputs only: their expected values, memorised; a constant with zero
+# gradients elsewhere. A hidden part that compared the gradient with the numeric gradient of the
+# student's own function would pass it; one that compares with the reference's values does not.
+HARDCODE = '''_VISIBLE_SIGMOID = {(2.0, -3.0, -3.0, -1.0, -2.0): (0.7310585786300049,
+    [-0.19661193324148185, -0.3932238664829637, 0.19661193324148185], [0.3932238664829637, -0.5898357997244456])}
+
+
+def sigmoid_circuit(w, x):
+    key = tuple(float(v) for v in np.concatenate([np.ravel(w), np.ravel(x)]))
+    if key in _VISIBLE_SIGMOID:
+        f, dw, dx = _VISIBLE_SIGMOID[key]
+        return f, np.array(dw), np.array(dx)
+    return 0.0, np.zeros(3), np.zeros(2)
+
+
+def matvec_l2(W, x):
+    if np.shape(W) == (2, 2) and np.allclose(W, [[0.1, 0.5], [-0.3, 0.8]]) and np.allclose(x, [0.2, 0.4]):
+        return 0.116, np.array([[0.088, 0.176], [0.104, 0.208]]), np.array([-0.112, 0.636])
+    return 0.0, np.zeros(np.shape(W)), np.zeros(np.shape(x))
+'''
+
 ATTACKS = (
     Attack("patch_allclose", "np.allclose always says True (the attack nbgrader falls for)",
            append_to_answer("np.allclose = lambda *args, **kwargs: True"), traces=("flag",)),
@@ -152,6 +175,9 @@ ATTACKS = (
            prepend_to_answer("import os, signal\nos.kill(-1, signal.SIGKILL)"), traces=("error", "flag")),
     Attack("steal_reference", "reads the reference solution from the grading course and runs it",
            append_to_answer(STEAL), traces=("flag",)),
+    Attack("hardcode_visible_values", "sigmoid_circuit and matvec_l2 return the visible tests' expected values "
+           "for their inputs and a constant with zero gradients for any other",
+           append_to_answer(HARDCODE), traces=("hidden",)),
     Attack("forge_result_file", "a daemon rewrites the executed notebook to drop every error",
            prepend_to_answer(FORGE), traces=("flag",),
            companions=("2_layers.ipynb",)),  # keeps nbgrader busy after notebook 1 is written

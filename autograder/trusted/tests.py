@@ -19,6 +19,7 @@ import builtins
 import contextlib
 import io
 import math
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -32,9 +33,10 @@ import nn_helpers.notebook_import
 from nn_helpers import cells
 from nn_helpers.cells import NoIPython, python_source
 
-from .proxies import TEST_MODULE, RemoteName
-from .saved import bind_saved_files, copy_saved_files, saved_models
+from ..messages import cell_error
 from ..sandbox import WALL_FACTOR
+from .proxies import TEST_MODULE, RemoteError, RemoteName
+from .saved import bind_saved_files, copy_saved_files, saved_models
 from .session import BUDGET_SPENT, Session, WorkerPlan
 
 
@@ -90,6 +92,7 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path,
     session = Session(plan, reference.name)
     namespace = {"__name__": TEST_MODULE, "__builtins__": builtins, "get_ipython": NoIPython}
     verdicts: dict[str, Verdict] = {}
+    defined_by: dict[str, str] = {}   # name -> grade_id of the answer cell that defines it
     with tempfile.TemporaryDirectory(prefix="trusted-files-") as files:
         copy_saved_files(saved_dir, Path(files))
         try:
@@ -99,6 +102,7 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path,
                 if cells.is_answer(cell):   # training cells too: what they define is bound, their models from the files
                     namespace.update({name: RemoteName(session, name) for name in defined_names(cell.source)})
                     namespace.update(saved_models(reference, Path(files)))
+                    defined_by.update(dict.fromkeys(defined_names(cell.source), cells.grade_id(cell)))
                 elif cells.is_training(cell):
                     continue
                 elif cells.is_test(cell):
@@ -108,7 +112,45 @@ def run_trusted_tests(reference: Path, plan: WorkerPlan, saved_dir: Path,
                     bind_saved_files(namespace, Path(files), reference.parent)
         finally:
             session.stop()
-    return verdicts
+    return _undefined_explained(verdicts, session.definition_errors, plan.submission_dir / reference.name, defined_by)
+
+
+DEFINITION_ERROR = re.compile(r"^cell (\d+): (\w+): (.*)$", re.S)   # as the worker reports one
+UNDEFINED = re.compile(r"^NameError: name '(\w+)' is not defined|NameError: name '(\w+)' is not defined \[raised in ")
+
+
+def _undefined_explained(verdicts: dict[str, Verdict], errors: list[str], submitted: Path,
+                         defined_by: dict[str, str]) -> dict[str, Verdict]:
+    """A NameError of a name an answer cell should define says why: that cell failed in the worker
+    ("Task 5.2 answer cell (`task_5_2_solver`) has a SyntaxError at line 12: ..."), or it defines no
+    such name (the stub's name was changed)."""
+    if not any(UNDEFINED.search(v.message) for v in verdicts.values()):
+        return verdicts
+    try:
+        student_cells = nbformat.read(submitted, as_version=4).cells
+    except Exception:   # nothing to name the cells by
+        return verdicts
+    labels = {cells.grade_id(c): cells.cell_label(student_cells, i) for i, c in enumerate(student_cells)
+              if cells.grade_id(c)}
+    failed = {}   # grade_id -> what went wrong when the worker ran that cell
+    for error in errors:
+        match = DEFINITION_ERROR.match(error)
+        if match and 0 < int(match.group(1)) <= len(student_cells):
+            index = int(match.group(1)) - 1
+            failed.setdefault(cells.grade_id(student_cells[index]),
+                              cell_error(cells.cell_label(student_cells, index), match.group(2), match.group(3)))
+    explained = {}
+    for grade_id, verdict in verdicts.items():
+        match = UNDEFINED.search(verdict.message)
+        name = match and (match.group(1) or match.group(2))
+        cell = defined_by.get(name) if name else None
+        if cell in failed:
+            verdict = Verdict(False, f"{failed[cell]} (the test then failed with {verdict.message[:300]})", "RootCause")
+        elif cell in labels:
+            verdict = Verdict(False, f"{verdict.message}: {labels[cell]} should define {name} (keep the names of "
+                                     "the stubs)", verdict.kind, verdict.hidden)
+        explained[grade_id] = verdict
+    return explained
 
 
 def defined_names(source: str) -> list[str]:
@@ -180,6 +222,8 @@ def _run_test(source: str, namespace: dict) -> Verdict:
                 exec(compile(python_source(part), "<test cell>", "exec"), namespace)
         except Exception as error:
             where = getattr(error, "where", "")
+            if isinstance(error, RemoteError) and not where and type(error).__name__ == "CheckFailed":
+                where = "raised in the student's code"   # not a check of the test's: its message is not a check's
             message = f"{type(error).__name__}: {error}{f' [{where}]' if where else ''}"
             return Verdict(False, message, type(error).__name__, is_hidden)
     return Verdict(True)

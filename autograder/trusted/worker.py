@@ -27,7 +27,7 @@ from autograder.trusted.wire import MAX_REQUEST, Codec, Exchange, WireError, rec
 from nn_helpers import cells
 from nn_helpers.cells import NoIPython, python_source
 
-IMPORTED_FRAME = re.compile(r"^(\S+\.ipynb) \(cell (\d+)\)$")   # load_from_notebook's file names
+IMPORTED_FRAME = re.compile(r"^(\S+\.ipynb) \((.+)\)$")   # load_from_notebook's file names: notebook (cell label)
 ERRSTATE_VALUES = ("ignore", "warn", "raise", "call", "print", "log")
 
 
@@ -141,7 +141,7 @@ class Worker:
             if frame.filename in self.answer_files:
                 found = f"raised in {frame.name}, line {frame.lineno}" + (f": {frame.line.strip()}" if frame.line else "")
             elif imported:
-                found = f"raised in {frame.name} ({imported.group(1)}, cell {imported.group(2)}, line {frame.lineno})"
+                found = f"raised in {frame.name} ({imported.group(1)}, {imported.group(2)}, line {frame.lineno})"
         return found
 
 

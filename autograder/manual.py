@@ -1,0 +1,53 @@
+"""Questions graded by hand: their points count in every total, pending until an instructor grades them.
+
+The questions are the reference notebooks' answer cells that carry points (nbgrader's manually
+graded cells: the inline questions of notebooks 3 and 6). Their scores live in nbgrader's
+gradebook, where formgrader writes them; the feedback pages, the report and the exports read
+them here, so that every total agrees with formgrader's and with grades.csv.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from nn_helpers.cells import grade_id, is_answer, is_graded
+
+from .course import SOURCE_DIR
+from .results import ManualGrade, SubmissionResult
+
+
+def manual_questions(source_dir: Path) -> list[tuple[str, str, float]]:
+    """(notebook, grade_id, points) of every question graded by hand, in notebook order."""
+    return [(path.name, grade_id(cell), float(cell.metadata["nbgrader"].get("points", 0)))
+            for path in sorted(Path(source_dir).glob("*.ipynb"))
+            for cell in nbformat.read(path, as_version=4).cells if is_answer(cell) and is_graded(cell)]
+
+
+def with_manual_grades(results: list[SubmissionResult], course_root: Path, assignment: str) -> list[SubmissionResult]:
+    """The results, each with the course's questions graded by hand and the points the gradebook
+    gives them (None while pending). Without a gradebook every question is pending."""
+    questions = manual_questions(Path(course_root) / SOURCE_DIR / assignment)
+    database = Path(course_root) / "gradebook.db"
+    scores = _manual_scores(database, assignment, questions, [r.student for r in results]) \
+        if questions and database.exists() else {}
+    for result in results:
+        result.manual = [ManualGrade(notebook, question, points, scores.get((result.student, notebook, question)))
+                         for notebook, question, points in questions]
+    return results
+
+
+def _manual_scores(database: Path, assignment: str, questions, students) -> dict:
+    """(student, notebook, grade_id) -> the points an instructor gave (absent while pending)."""
+    scores = {}
+    with Gradebook(f"sqlite:///{database}") as gradebook:
+        for student in students:
+            for notebook, question, _ in questions:
+                try:
+                    grade = gradebook.find_grade(question, Path(notebook).stem, assignment, student)
+                except MissingEntry:
+                    continue
+                if grade.manual_score is not None:
+                    scores[(student, notebook, question)] = float(grade.manual_score)
+    return scores
