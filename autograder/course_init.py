@@ -25,13 +25,14 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, ROOT, RUN_ARTIFACTS, SOURCE_DIR
 from .gradebook_url import db_url_lines
-from .nbgrader_guard import GUARD
+from .nbgrader_guard import FEEDBACK_PREPROCESSORS, GUARD
 from .panels import write_student_config
 
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 STUDENT_DIR = "student"
 # The kit's settings that are the course's own (everything else is copied from the kit's config).
-COURSE_SETTINGS = {("CourseDirectory", "root"), ("CourseDirectory", "course_id")}
+COURSE_SETTINGS = {("CourseDirectory", "root"), ("CourseDirectory", "course_id"), ("Autograde", "exporter_class"),
+                   ("GenerateFeedback", "preprocessors")}
 
 
 class CourseInitError(RuntimeError):
@@ -67,6 +68,8 @@ def instructor_config(course: Path, course_id: str, exchange: str, db_url: str |
         f"c.Exchange.root = {exchange!r}",
         "# The kit's settings (from its nbgrader_config.py when the course was made):",
         *kit_settings(kit),
+        "# nbgrader's own feedback (the formgrader's Generate Feedback) must not show the hidden tests.",
+        f"c.GenerateFeedback.preprocessors = {list(FEEDBACK_PREPROCESSORS)!r}",
         "",
         "if HERE == COURSE:",
         *db_url_lines(db_url, indent="    "),

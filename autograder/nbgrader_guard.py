@@ -16,6 +16,10 @@ from nbgrader.converters.base import NbGraderException
 
 KIT = Path(__file__).resolve().parent.parent
 GUARD = f"{__name__}.GradeThroughTheKit"   # the value of c.Autograde.exporter_class
+# c.GenerateFeedback.preprocessors: nbgrader's own feedback (the formgrader's Generate Feedback) renders the
+# autograded notebooks, whose test cells hold the hidden tests; these steps take them out first.
+FEEDBACK_PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "nbgrader.preprocessors.ClearHiddenTests",
+                          "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
 
 
 def refusal(course_root: str | Path) -> str:
