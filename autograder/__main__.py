@@ -10,7 +10,7 @@ import importlib
 import sys
 
 VERBS = ("release", "validate", "grade", "export", "feedback", "report", "demo", "adequacy", "course-init",
-         "exchange-feedback")
+         "exchange-feedback", "lab")
 
 
 def build_parser() -> argparse.ArgumentParser:

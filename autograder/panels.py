@@ -22,12 +22,8 @@ SERVER_CONFIG = "jupyter_server_config.json"
 PAGE_CONFIG = Path("labconfig") / "page_config.json"
 
 
-def write_student_config(folder: Path, exchange: bool) -> list[Path]:
-    """Write a Jupyter config folder for students; `exchange`: keep the assignment list (a course with one).
-
-    Returns the files written.
-    """
-    hidden = INSTRUCTOR_ONLY if exchange else (*INSTRUCTOR_ONLY, ASSIGNMENT_LIST)
+def write_panel_config(folder: Path, hidden) -> list[Path]:
+    """Write a Jupyter config folder that turns off the `hidden` nbgrader parts; return the files written."""
     server = {"ServerApp": {"jpserver_extensions": {name: False for name, _ in hidden if name}}}
     page = {"disabledExtensions": {plugin: True for _, plugin in hidden}}
     folder = Path(folder)
@@ -35,3 +31,8 @@ def write_student_config(folder: Path, exchange: bool) -> list[Path]:
     (folder / SERVER_CONFIG).write_text(json.dumps(server, indent=2) + "\n")
     (folder / PAGE_CONFIG).write_text(json.dumps(page, indent=2) + "\n")
     return [folder / SERVER_CONFIG, folder / PAGE_CONFIG]
+
+
+def write_student_config(folder: Path, exchange: bool) -> list[Path]:
+    """A student's Jupyter config folder; `exchange`: keep the assignment list (a course with an exchange)."""
+    return write_panel_config(folder, INSTRUCTOR_ONLY if exchange else (*INSTRUCTOR_ONLY, ASSIGNMENT_LIST))
