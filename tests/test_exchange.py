@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from nbgrader.utils import parse_utc
 
 from autograder.course import ASSIGNMENT_ID, ROOT, release_notebooks, source_notebooks
 from autograder.quality.mutants import write_reference
-from account_fixtures import make_account, remove_account, require_root, run_as, shared_python
+from account_fixtures import make_account, remove_account, require_root, run_as
 
 pytestmark = pytest.mark.slow
 
@@ -69,16 +70,24 @@ def workflow():
 
 
 def _run_workflow(base: Path, instructor: str, student: str) -> dict:
-    python = shared_python(instructor, base)
     shutil.chown(base, instructor)
     course, exchange = base / "course", base / "exchange"
     home = Path(f"~{student}").expanduser()
 
-    def teacher(command, cwd=course, **kw):
-        return run_as(instructor, command, cwd, python, **kw)
+    timings = {}
+
+    def timed(user, command, cwd):
+        start = time.perf_counter()
+        try:
+            return run_as(user, command, cwd)
+        finally:
+            timings[command[:60]] = round(time.perf_counter() - start, 1)
+
+    def teacher(command, cwd=course):
+        return timed(instructor, command, cwd)
 
     def learner(command, cwd=home):
-        return run_as(student, command, cwd, python)
+        return timed(student, command, cwd)
 
     teacher(f"python -m autograder course-init {course} --course-id {COURSE_ID} --exchange {exchange}", cwd=ROOT)
     teacher(f"python -m nbgrader generate_assignment {ASSIGNMENT_ID}")
@@ -112,11 +121,16 @@ def _run_workflow(base: Path, instructor: str, student: str) -> dict:
     state.append(sys_argv_json(teacher, STATE, course, student))
     files.append({p.name: p.stat().st_mtime_ns for p in autograded.iterdir()})
     teacher(f"python -m autograder export --course {course}", cwd=ROOT)
+    teacher(f"python -m nbgrader generate_feedback {ASSIGNMENT_ID}")   # the formgrader's Generate Feedback
+    generated = course / "feedback" / student / ASSIGNMENT_ID
+    nbgrader_feedback = {p.name: p.read_text() for p in generated.iterdir()}
     teacher(f"python -m autograder exchange-feedback --course {course}", cwd=ROOT)
     teacher(f"python -m nbgrader release_feedback {ASSIGNMENT_ID}")
     learner(f"python -m nbgrader fetch_feedback {ASSIGNMENT_ID}")
+    print("seconds per step:", json.dumps(timings, indent=1))
     return {"course": course, "exchange": exchange, "student": student, "home": home, "submit": submit.stdout
             + submit.stderr, "grade": grade.stdout, "sandbox": sandbox, "state": state, "button": button, "autograded": files,
+            "nbgrader_feedback": nbgrader_feedback,
             "result": json.loads((course / "grading" / ASSIGNMENT_ID / f"{student}.json").read_text())}
 
 
@@ -183,3 +197,12 @@ def test_student_fetches_the_kits_feedback_through_the_exchange(workflow):
     assert f"feedback for {workflow['student']}" in page and "Total: 10 / " in page
     assert "is missing from the submission" in page
     assert "BEGIN HIDDEN TESTS" not in page and "assert " not in page
+
+
+def test_nbgraders_own_feedback_hides_the_hidden_tests(workflow):
+    """Does nbgrader's generate_feedback (the formgrader's button) render the kit's graded notebooks, hidden tests removed?"""
+    pages = workflow["nbgrader_feedback"]
+    assert "submission_secret.txt" in pages and "timestamp.txt" in pages, sorted(pages)  # release_feedback needs them
+    solved, untouched = pages["1_computational_graphs.html"], pages["2_layers.html"]
+    assert "add_gate" in solved and "HIDDEN TESTS" not in solved and "HIDDEN TESTS" not in untouched
+    assert "Replace this line with your code" in untouched   # the kit's verdict: the stub raised
