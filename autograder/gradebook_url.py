@@ -7,6 +7,7 @@ course's own db_url must apply only in the course folder itself (`db_url_lines`)
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from nbgrader.api import Base
@@ -16,6 +17,10 @@ from sqlalchemy.engine import make_url
 from traitlets.config.loader import PyFileConfigLoader
 
 from .course import CONFIG_FILE
+
+# Python modules SQLAlchemy needs for a database, and how to get them (postgresql:// means psycopg 3)
+DRIVERS = {"psycopg": "pip install 'psycopg[binary]'", "psycopg2": "pip install psycopg2-binary",
+           "pymysql": "pip install pymysql", "MySQLdb": "pip install mysqlclient"}
 
 
 def course_directory(course_root: Path) -> CourseDirectory:
@@ -42,12 +47,22 @@ def shown(db_url: str) -> str:
     return make_url(db_url).render_as_string(hide_password=True)
 
 
+def engine_for(db_url: str):
+    """An SQLAlchemy engine; ModuleNotFoundError naming the driver to install when it is missing."""
+    try:
+        return create_engine(db_url)
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(f"The gradebook URL {shown(db_url)} needs the Python module {error.name!r}, "
+                                  f"which is not installed: {DRIVERS.get(error.name, f'pip install {error.name}')} "
+                                  "(in the kit's .venv).", name=error.name) from None
+
+
 def gradebook_exists(db_url: str) -> bool:
     """Does the database hold nbgrader's tables? (Opening nbgrader's Gradebook would create them.)"""
     path = sqlite_file(db_url)
     if path is not None and not path.exists():
         return False
-    engine = create_engine(db_url)
+    engine = engine_for(db_url)
     try:
         return "alembic_version" in inspect(engine).get_table_names()
     finally:
@@ -55,10 +70,20 @@ def gradebook_exists(db_url: str) -> bool:
 
 
 def copy_gradebook(db_url: str, target: Path) -> Path:
-    """Copy every row of the gradebook at `db_url` into a new SQLite file `target`; return it."""
+    """Copy the gradebook at `db_url` into a new SQLite file `target` (a file copy when it is SQLite)."""
+    target = Path(target)
+    if (path := sqlite_file(db_url)) is None:
+        return copy_rows(db_url, target)
+    target.unlink(missing_ok=True)
+    shutil.copy2(path, target)
+    return target
+
+
+def copy_rows(db_url: str, target: Path) -> Path:
+    """Copy every row of every nbgrader table at `db_url` into a new SQLite file `target`; return it."""
     target = Path(target)
     target.unlink(missing_ok=True)
-    source, copy = create_engine(db_url), create_engine(f"sqlite:///{target}")
+    source, copy = engine_for(db_url), create_engine(f"sqlite:///{target}")
     try:
         Base.metadata.create_all(copy)
         with source.connect() as reading, copy.begin() as writing:
@@ -82,3 +107,14 @@ def db_url_lines(db_url: str | None, indent: str = "") -> list[str]:
                 f"{indent}# c.CourseDirectory.db_url = 'postgresql://grader@dbhost/course'"]
     make_url(db_url)   # raises ArgumentError naming a malformed URL
     return [f"{indent}c.CourseDirectory.db_url = {db_url!r}  # the gradebook"]
+
+
+def db_url_config(course_root: Path, db_url: str) -> str:
+    """A block for a course's nbgrader_config.py that sets the gradebook URL in that folder only.
+
+    `grade` copies the config into a scratch course per submission; there nbgrader must keep
+    using the scratch course's own SQLite gradebook, never the course's database.
+    """
+    folder = str(Path(course_root).resolve())
+    return "\n".join(["", "import os", f"if os.path.dirname(os.path.realpath(__file__)) == {folder!r}:",
+                      *db_url_lines(db_url, indent="    "), ""])
