@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # so `make demo` or `make test` alone set up a fresh clone (and again after the pins change).
 SETUP_DONE := $(VENV)/.setup-done
 
-.PHONY: setup test test-fast adequacy demo release check-release validate grade export feedback report gradescope benchmark benchmark-sandbox clean
+.PHONY: setup test test-fast adequacy demo release check-release validate grade export feedback report gradescope lab formgrader benchmark benchmark-sandbox clean
 
 setup:          ## create .venv, install the pinned packages, fetch and verify CIFAR-10
 	bash setup.sh
@@ -50,6 +50,12 @@ report: $(SETUP_DONE)         ## per-student and per-test tables in the terminal
 
 gradescope: $(SETUP_DONE)     ## autograder.zip: this course's autograder for Gradescope (see --help for limits and the sandbox)
 	$(PYTHON) -m autograder gradescope
+
+lab: $(SETUP_DONE)             ## a student's JupyterLab on assignment/two_layer_net (only the nbgrader panels that work here)
+	$(PYTHON) -m autograder lab
+
+formgrader: $(SETUP_DONE)      ## the instructor's JupyterLab at this course's root: nbgrader's formgrader (COURSE=DIR for another)
+	$(PYTHON) -m autograder lab --course $(or $(COURSE),.)
 
 benchmark: $(SETUP_DONE)      ## serial nbgrader autograde against `grade` on 20 submissions (takes most of an hour)
 	$(PYTHON) benchmarks/grading_speed.py

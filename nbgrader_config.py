@@ -1,5 +1,6 @@
 """nbgrader's course layout for this kit: solutions/ is the source, assignment/ the release."""
 import os
+import sys
 
 from nn_helpers.cells import SAVED_MODEL_FILES
 
@@ -21,3 +22,13 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", *SAVED
 # assignment runs in well under 5 minutes; a runaway cell is stopped here.
 c.Execute.timeout = 240
 c.Execute.interrupt_on_timeout = True
+
+# nbgrader's own autograde (the formgrader's Autograde button, `nbgrader autograde`) would run submissions
+# outside the sandbox and overwrite the kit's grades: in the kit's own course it refuses, naming the kit's
+# command. Copies of this file (the scratch course `grade` runs each submission in, the demo's and the tests'
+# courses) have no kit beside them and autograde as usual.
+if os.path.isfile(os.path.join(c.CourseDirectory.root, "autograder", "nbgrader_guard.py")):
+    sys.path.append(c.CourseDirectory.root)
+    from autograder.nbgrader_guard import FEEDBACK_PREPROCESSORS, GUARD
+    c.Autograde.exporter_class = GUARD
+    c.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)  # nbgrader's feedback: no hidden tests

@@ -40,6 +40,24 @@ echo "Installing the pinned packages (requirements.txt) and the helper package"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
 PYTHON="$PWD/.venv/bin/python" bash datasets/get_datasets.sh
+
+# Optional: what the browser test (tests/test_panels.py) and the database test (tests/test_gradebook_url.py)
+# need from Debian. Installed only as root with apt-get; otherwise those tests skip, or fail under CI=true
+# saying what to install.
+TEST_PACKAGES=()
+command -v chromium >/dev/null || TEST_PACKAGES+=(chromium)
+command -v chromedriver >/dev/null || TEST_PACKAGES+=(chromium-driver)
+command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || TEST_PACKAGES+=(postgresql)
+if [ ${#TEST_PACKAGES[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing ${TEST_PACKAGES[*]} (Debian packages) for the browser and database tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${TEST_PACKAGES[@]}" >/dev/null
+  else
+    echo "Note: ${TEST_PACKAGES[*]} missing; the browser and database tests need them" \
+         "(as root: apt-get install ${TEST_PACKAGES[*]})."
+  fi
+fi
 touch .venv/.setup-done   # the Makefile's sign that the kit is set up
 
 echo

@@ -9,15 +9,15 @@ import argparse
 import importlib
 import sys
 
-VERBS = ("release", "validate", "grade", "export", "feedback", "report", "demo", "adequacy")
-VERBS += ("gradescope",)
+VERBS = ("release", "validate", "grade", "export", "feedback", "report", "demo", "adequacy", "gradescope",
+         "course-init", "exchange-feedback", "lab")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for name in VERBS:
-        module = importlib.import_module(f"autograder.{name}")
+        module = importlib.import_module(f"autograder.{name.replace('-', '_')}")
         summary = module.__doc__.strip().splitlines()[0].split(": ", 1)[-1]
         sub = verbs.add_parser(name, help=summary, description=module.__doc__,
                                formatter_class=argparse.RawDescriptionHelpFormatter)

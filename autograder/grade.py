@@ -11,7 +11,6 @@ where it stopped.
 from __future__ import annotations
 
 import os
-import shutil
 from contextlib import contextmanager
 from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing import get_context
@@ -27,6 +26,7 @@ from .course import ASSIGNMENT_ID, RELEASE_DIR, SOURCE_DIR, add_course_arguments
 from .grading.submission import Execution, GradeTask, Limits, fingerprint, run_submission
 from .grading.gradebook_writer import GradebookWriter
 from .grading.pool import Crash, run_all
+from .gradebook_url import copy_gradebook, course_db_url, gradebook_exists
 from .results import Failure, SubmissionResult, load_results, results_dir
 from .sandbox import WALL_FACTOR, sandbox_unavailable
 from .grading.scoring import score_notebooks
@@ -53,12 +53,12 @@ def gradebook_template(course_root: Path, assignment: str) -> Path:
     is missing.
     """
     course_root = Path(course_root)
-    if not _gradebook_knows(course_root / "gradebook.db", assignment) or \
-            not (course_root / RELEASE_DIR / assignment).is_dir():
+    db_url = course_db_url(course_root)   # SQLite or a server database
+    if not _gradebook_knows(db_url, assignment) or not (course_root / RELEASE_DIR / assignment).is_dir():
         run_nbgrader(["generate_assignment", assignment, "--force"], course_root)
     template = results_dir(course_root, assignment) / "gradebook-template.db"
     template.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(course_root / "gradebook.db", template)
+    copy_gradebook(db_url, template)
     released = {(path.stem, cell.metadata["nbgrader"]["grade_id"]): cell
                 for path in sorted((course_root / RELEASE_DIR / assignment).glob("*.ipynb"))
                 for cell in nbformat.read(path, as_version=4).cells if "grade_id" in cell.metadata.get("nbgrader", {})}
@@ -72,10 +72,10 @@ def gradebook_template(course_root: Path, assignment: str) -> Path:
     return template
 
 
-def _gradebook_knows(database: Path, assignment: str) -> bool:
-    if not database.exists():
+def _gradebook_knows(db_url: str, assignment: str) -> bool:
+    if not gradebook_exists(db_url):
         return False
-    with Gradebook(f"sqlite:///{database}") as gradebook:
+    with Gradebook(db_url) as gradebook:
         try:
             return len(gradebook.find_assignment(assignment).notebooks) > 0
         except MissingEntry:

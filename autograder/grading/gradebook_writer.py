@@ -54,9 +54,9 @@ class GradebookWriter:
             (staged / name).write_text(text, encoding="utf-8")
         for name, reason in self._not_executed(execution).items():
             nbformat.write(self._zero_notebook(name, reason), staged / name)
-        timestamp = Path(submission_dir) / "timestamp.txt"
-        if timestamp.exists():
-            shutil.copy2(timestamp, staged / "timestamp.txt")
+        for name in ("timestamp.txt", "submission_secret.txt"):   # lateness; nbgrader's release_feedback
+            if (Path(submission_dir) / name).exists():
+                shutil.copy2(Path(submission_dir) / name, staged / name)
         with warnings.catch_warnings():  # nbgrader's ORM warns about its own session handling
             warnings.simplefilter("ignore")
             outcome = self.api.autograde(self.assignment, result.student, force=True, create=True)

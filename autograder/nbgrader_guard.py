@@ -1,0 +1,54 @@
+"""Keep nbgrader's own autograde (the formgrader's Autograde button, `nbgrader autograde`) off a kit course.
+
+Plain nbgrader would run the students' code outside the sandbox, score it with the
+notebook's own test cells and overwrite the kit's grades in the gradebook. A course's
+nbgrader_config.py sets `c.Autograde.exporter_class` to `GradeThroughTheKit`: nbgrader builds
+that exporter before it touches the gradebook or `autograded/`, so refusing there leaves
+both as the kit wrote them. The one autograde it lets through is the kit's own gradebook
+writer, which executes nothing and records notebooks staged under `<course>/grading/`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbconvert.exporters import NotebookExporter
+from nbgrader.converters.base import NbGraderException
+
+KIT = Path(__file__).resolve().parent.parent
+GUARD = f"{__name__}.GradeThroughTheKit"   # the value of c.Autograde.exporter_class
+# c.GenerateFeedback.preprocessors: nbgrader's own feedback (the formgrader's Generate Feedback) renders the
+# autograded notebooks, whose test cells hold the hidden tests; these steps take them out first.
+FEEDBACK_PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "nbgrader.preprocessors.ClearHiddenTests",
+                          "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
+
+
+def refusal(course_root: str | Path) -> str:
+    """What the formgrader (and `nbgrader autograde`) shows instead of grading."""
+    return (f"This course is graded by the assignment kit, not by nbgrader's own autograde: it would run the "
+            f"students' code outside the sandbox and overwrite the kit's grades. Grade with "
+            f"`cd {KIT} && .venv/bin/python -m autograder grade --course {course_root}`; the formgrader then "
+            f"shows the kit's grades (manual grading and feedback work as usual).")
+
+
+def is_kit_writer(converter) -> bool:
+    """Is this autograde the kit's gradebook writer (no execution, no cleared outputs, staged notebooks)?"""
+    config = converter.config
+    coursedir = converter.coursedir
+    staged = Path(coursedir.submitted_directory)
+    grading = Path(coursedir.root) / "grading"
+    return (config.Execute.get("enabled", True) is False and config.ClearOutput.get("enabled", True) is False
+            and staged.is_absolute() and staged.resolve().is_relative_to(grading.resolve()))
+
+
+class GradeThroughTheKit(NotebookExporter):
+    """nbgrader's notebook exporter, refusing to exist for any autograde but the kit's writer."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        converter = self.parent
+        if converter is None or not hasattr(converter, "coursedir"):
+            return   # not built by a converter: nothing to guard
+        if not is_kit_writer(converter):
+            message = refusal(converter.coursedir.root)
+            converter.log.error(message)
+            raise NbGraderException(message)
