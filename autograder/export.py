@@ -24,7 +24,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, add_course_arguments
 from .manual import with_manual_grades
-from .results import FAILURE_KINDS, ManualGrade, SubmissionResult, require_results
+from .results import ManualGrade, SubmissionResult, require_results, status_counts
 
 
 def default_output(course_root: Path, assignment: str) -> Path:
@@ -36,11 +36,10 @@ def summary(results: list[SubmissionResult]) -> dict:
     """Class-level numbers: how many, mean score, the maximum score (questions graded by hand included),
     submissions per status."""
     scores = [r.score for r in results]
-    statuses = [r.status for r in results]
     return {"count": len(results),
             "mean": round(sum(scores) / len(scores), 6) if scores else 0.0,
             "max_score": max((r.max_score for r in results), default=0.0),
-            "by_status": {kind: statuses.count(kind) for kind in ("graded", *FAILURE_KINDS)}}
+            "by_status": status_counts(results)}
 
 
 def results_record(results: list[SubmissionResult], assignment: str) -> dict:

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from .course import ASSIGNMENT_ID, add_course_arguments
 from .manual import with_manual_grades
-from .results import FAILURE_KINDS, SubmissionResult, require_results
+from .results import SubmissionResult, require_results, status_counts
 
 REASON_WIDTH = 110  # characters of a failure reason shown in the student table (cells are named in full)
 
@@ -59,12 +59,6 @@ def test_stats(results: list[SubmissionResult]) -> list[dict]:
             row["passed"] += t.passed
             row["count"] += 1
     return list(stats.values())
-
-
-def status_counts(results: list[SubmissionResult]) -> dict[str, int]:
-    """Number of submissions per status: 'graded' and every failure kind (zeros included)."""
-    statuses = [r.status for r in results]
-    return {kind: statuses.count(kind) for kind in ("graded", *FAILURE_KINDS)}
 
 
 def summary_text(results: list[SubmissionResult]) -> str:

@@ -134,6 +134,12 @@ class SubmissionResult:
                    manual=[ManualGrade(**m) for m in record.get("manual", [])])
 
 
+def status_counts(results: list["SubmissionResult"]) -> dict[str, int]:
+    """Number of submissions per status: 'graded' and every failure kind (zeros included)."""
+    statuses = [r.status for r in results]
+    return {kind: statuses.count(kind) for kind in ("graded", *FAILURE_KINDS)}
+
+
 def results_dir(course_root: Path, assignment: str) -> Path:
     """Where the per-student result files of an assignment live."""
     return Path(course_root) / "grading" / assignment

@@ -155,3 +155,22 @@ class NoIPython:
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
+
+
+# The file name load_from_notebook gives the code of a cell it runs, "2_layers.ipynb (Task 2.1
+# answer cell (`task_2_1`))", and what it looks like as Python and IPython print it in a traceback.
+LOADED_CELL = re.compile(r"^(\S+\.ipynb) \((.+)\)$")
+LOADED_FRAME = re.compile(r"^File (\S+\.ipynb) \((.+)\):(\d+), in (\w+)")
+
+
+def loaded_cell_name(notebook: str, label: str) -> str:
+    """The file name of a cell that load_from_notebook runs (LOADED_CELL reads it back)."""
+    return f"{notebook} ({label})"
+
+
+def raised_in(function: str, line: int | str, code: str = "", notebook: str = "", label: str = "") -> str:
+    """Where the student's code raised: 'raised in affine_backward, line 18: dw = x @ dout', or, in a
+    notebook load_from_notebook ran, 'raised in f (2_layers.ipynb, <cell label>, line 3)'."""
+    if notebook:
+        return f"raised in {function} ({notebook}, {label}, line {line})"
+    return f"raised in {function}, line {line}" + (f": {code.strip()}" if code.strip() else "")

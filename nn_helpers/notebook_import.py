@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cells import cell_label, defining_cells, source
+from .cells import cell_label, defining_cells, loaded_cell_name, source
 
 
 def load_from_notebook(notebook: str | Path, *names: str):
@@ -26,7 +26,7 @@ def load_from_notebook(notebook: str | Path, *names: str):
     namespace = {"__name__": f"notebook_{path.stem}", "np": np}
     for label, cell in _defining_cells(path):
         try:
-            exec(compile(cell, f"{path.name} ({label})", "exec"), namespace)
+            exec(compile(cell, loaded_cell_name(path.name, label), "exec"), namespace)
         except Exception as error:
             what = f"{error.msg} at line {error.lineno}" if isinstance(error, SyntaxError) else str(error)
             raise ImportError(f"{path.name}, {label}, failed while being loaded: "

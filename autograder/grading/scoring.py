@@ -14,7 +14,7 @@ import nbformat
 from nbformat.v4 import new_output
 from nbgrader.utils import determine_grade
 
-from nn_helpers.cells import grade_id, is_answer, is_test
+from nn_helpers.cells import LOADED_FRAME, grade_id, is_answer, is_test, raised_in
 
 from ..messages import student_text
 from ..results import Failure, Flag, TestResult
@@ -24,7 +24,6 @@ MESSAGE_LIMIT = 2000  # characters of a failure message kept in the results
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Traceback frame headers: a cell of the notebook itself, or another notebook's cell run by load_from_notebook.
 CELL_FRAME = re.compile(r"^Cell In\[(\d+)\], line (\d+), in (\w+)")
-IMPORTED_FRAME = re.compile(r"^File (\S+\.ipynb) \((.+)\):(\d+), in (\w+)")
 ARROW = re.compile(r"^-+>\s*\d+\s+(.*)$")
 GRADER_TIMEOUT = re.compile(r"^TimeoutError: the (student's code ran past|notebook's answer cells did not finish)")
 
@@ -171,13 +170,13 @@ def _raised_in_answer(traceback: list[str], answer_counts: set) -> str:
     where = ""
     for frame in traceback:
         lines = ANSI.sub("", frame).splitlines() or [""]
-        own, imported = CELL_FRAME.match(lines[0]), IMPORTED_FRAME.match(lines[0])
+        own, imported = CELL_FRAME.match(lines[0]), LOADED_FRAME.match(lines[0])
         if own and int(own.group(1)) in answer_counts:
             code = next((m.group(1).strip() for m in map(ARROW.match, lines) if m), "")
-            where = f"raised in {own.group(3)}, line {own.group(2)}" + (f": {code}" if code else "")
+            where = raised_in(own.group(3), own.group(2), code)
         elif imported:  # answer cells of an earlier notebook, run by load_from_notebook
             name, label, line, function = imported.groups()
-            where = f"raised in {function} ({name}, {label}, line {line})"
+            where = raised_in(function, line, notebook=name, label=label)
     return where
 
 

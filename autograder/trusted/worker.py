@@ -14,7 +14,6 @@ from __future__ import annotations
 import builtins
 import json
 import linecache
-import re
 import socket
 import sys
 import traceback
@@ -27,7 +26,6 @@ from autograder.trusted.wire import MAX_REQUEST, Codec, Exchange, WireError, rec
 from nn_helpers import cells
 from nn_helpers.cells import NoIPython, python_source
 
-IMPORTED_FRAME = re.compile(r"^(\S+\.ipynb) \((.+)\)$")   # load_from_notebook's file names: notebook (cell label)
 ERRSTATE_VALUES = ("ignore", "warn", "raise", "call", "print", "log")
 
 
@@ -137,11 +135,11 @@ class Worker:
         """The deepest frame of an answer cell, e.g. 'raised in affine_backward, line 18: dw = x @ dout'."""
         found = ""
         for frame in traceback.extract_tb(trace):
-            imported = IMPORTED_FRAME.match(frame.filename)
+            imported = cells.LOADED_CELL.match(frame.filename)
             if frame.filename in self.answer_files:
-                found = f"raised in {frame.name}, line {frame.lineno}" + (f": {frame.line.strip()}" if frame.line else "")
+                found = cells.raised_in(frame.name, frame.lineno, frame.line or "")
             elif imported:
-                found = f"raised in {frame.name} ({imported.group(1)}, {imported.group(2)}, line {frame.lineno})"
+                found = cells.raised_in(frame.name, frame.lineno, notebook=imported.group(1), label=imported.group(2))
         return found
 
 
