@@ -338,11 +338,16 @@ def test_the_kits_solutions_are_covered_only_where_a_bound_folder_holds_them(tmp
 
 
 def test_missing_pieces_are_named_with_their_fix(monkeypatch, tmp_path):
-    """Does `missing` say that bubblewrap is not installed, or that user namespaces are off, and how to fix it?"""
+    """Does `missing` say that bubblewrap is missing or too old, or that user namespaces are off, and how to fix it?"""
     which = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name, path=None: None if name == "bwrap" else which(name, path=path))
     assert bwrap.missing() == ("bubblewrap is not installed: `apt-get install bubblewrap` "
                                "(or your distribution's bubblewrap package)")
+    old = tmp_path / "bwrap"
+    old.write_text("#!/bin/sh\necho bubblewrap 0.6.1\n")
+    old.chmod(0o755)
+    monkeypatch.setattr(shutil, "which", lambda name, path=None: str(old) if name == "bwrap" else which(name, path=path))
+    assert bwrap.missing().startswith("bubblewrap 0.6.1 is too old: the sandbox needs 0.8 or newer")
     monkeypatch.setattr(shutil, "which", which)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     (tmp_path / "kernel").mkdir()

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 from ..course import ROOT
 
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+MIN_VERSION = (0, 8)
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/hosts",
               "/etc/nsswitch.conf", "/etc/fonts")
@@ -55,8 +57,14 @@ def missing(proc_sys: Path = Path("/proc/sys")) -> str | None:
     Run as an ordinary user, bwrap needs unprivileged user namespaces: the kernel settings
     under `proc_sys` that can forbid them are read.
     """
-    if shutil.which("bwrap", path=SYSTEM_PATH) is None:
+    bwrap = shutil.which("bwrap", path=SYSTEM_PATH)
+    if bwrap is None:
         return "bubblewrap is not installed: `apt-get install bubblewrap` (or your distribution's bubblewrap package)"
+    version = subprocess.run([bwrap, "--version"], capture_output=True, text=True).stdout.split()[-1:]
+    if tuple(int(part) for part in (version or ["0"])[0].split(".")[:2] if part.isdigit()) < MIN_VERSION:
+        return (f"bubblewrap {version[0] if version else '(unknown version)'} is too old: the sandbox needs "
+                f"{'.'.join(map(str, MIN_VERSION))} or newer (--size, --perms for tmpfs, --disable-userns), "
+                "as in Debian 12 or Ubuntu 24.04")
     tools = [name for name in ("prlimit", "setpriv") if shutil.which(name, path=SYSTEM_PATH) is None]
     if tools:
         return f"{' and '.join(tools)} not found: `apt-get install util-linux`"
