@@ -31,11 +31,11 @@ def guard_lines(indent: str = "") -> list[str]:
 
 
 def refusal(course_root: str | Path) -> str:
-    """What the formgrader (and `nbgrader autograde`) shows instead of grading."""
-    return (f"This course is graded by the assignment kit, not by nbgrader's own autograde: it would run the "
-            f"students' code outside the sandbox and overwrite the kit's grades. Grade with "
-            f"`cd {KIT} && .venv/bin/python -m autograder grade --course {course_root}`; the formgrader then "
-            f"shows the kit's grades (manual grading and feedback work as usual).")
+    """What the formgrader (and `nbgrader autograde`) shows instead of grading, one sentence a line."""
+    return (f"This course is graded by the assignment kit, not by nbgrader's own autograde:\n"
+            f"it would run the students' code outside the sandbox and overwrite the kit's grades.\n"
+            f"Grade with: cd {KIT} && .venv/bin/python -m autograder grade --course {course_root}\n"
+            f"The formgrader then shows the kit's grades; manual grading and feedback work as usual.")
 
 
 def is_kit_writer(converter) -> bool:
