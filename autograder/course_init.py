@@ -25,7 +25,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, ROOT, RUN_ARTIFACTS, SOURCE_DIR
 from .gradebook_url import db_url_lines
-from .nbgrader_guard import FEEDBACK_PREPROCESSORS, GUARD
+from .nbgrader_guard import FEEDBACK_PREPROCESSORS, guard_lines
 from .panels import write_student_config
 
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
@@ -73,10 +73,7 @@ def instructor_config(course: Path, course_id: str, exchange: str, db_url: str |
         "",
         "if HERE == COURSE:",
         *db_url_lines(db_url, indent="    "),
-        "    # nbgrader's own autograde (the formgrader's Autograde button, `nbgrader autograde`) would run the",
-        "    # students' code outside the sandbox and overwrite the kit's grades: it refuses, naming the kit's command.",
-        "    sys.path.append(KIT)",
-        f"    c.Autograde.exporter_class = {GUARD!r}",
+        *guard_lines(indent="    "),
     ]
     return "\n".join(lines) + "\n"
 

@@ -22,12 +22,20 @@ FEEDBACK_PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "nbgrader.preproce
                           "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
 
 
+def guard_lines(indent: str = "") -> list[str]:
+    """Config lines that turn the guard on (inside a block that runs in the course folder only)."""
+    return [f"{indent}# nbgrader's own autograde (the formgrader's Autograde button, `nbgrader autograde`) would run the",
+            f"{indent}# students' code outside the sandbox and overwrite the kit's grades: it refuses, naming the kit's command.",
+            f"{indent}sys.path.append({str(KIT)!r})",
+            f"{indent}c.Autograde.exporter_class = {GUARD!r}"]
+
+
 def refusal(course_root: str | Path) -> str:
-    """What the formgrader (and `nbgrader autograde`) shows instead of grading."""
-    return (f"This course is graded by the assignment kit, not by nbgrader's own autograde: it would run the "
-            f"students' code outside the sandbox and overwrite the kit's grades. Grade with "
-            f"`cd {KIT} && .venv/bin/python -m autograder grade --course {course_root}`; the formgrader then "
-            f"shows the kit's grades (manual grading and feedback work as usual).")
+    """What the formgrader (and `nbgrader autograde`) shows instead of grading, one sentence a line."""
+    return (f"This course is graded by the assignment kit, not by nbgrader's own autograde:\n"
+            f"it would run the students' code outside the sandbox and overwrite the kit's grades.\n"
+            f"Grade with: cd {KIT} && .venv/bin/python -m autograder grade --course {course_root}\n"
+            f"The formgrader then shows the kit's grades; manual grading and feedback work as usual.")
 
 
 def is_kit_writer(converter) -> bool:

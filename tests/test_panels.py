@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from browser_fixtures import chromium, jupyter_labs, python_env, require_browser
 ERRORS = ("error fetching courses", "exchange directory does not exist",
           "sorry, the formgrader encountered an error", "course directory root is not a subdirectory")
 NOTEBOOK = "1_computational_graphs.ipynb"
+STUDENT = "ada"
 
 
 def test_student_config_turns_off_the_instructor_panels():
@@ -46,6 +48,9 @@ def labs(tmp_path_factory):
     course = course_init(base / "course", "nn101", str(base / "exchange"))
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID], course)
     run_nbgrader(["release_assignment", ASSIGNMENT_ID], course)
+    submitted = course / "submitted" / STUDENT / ASSIGNMENT_ID   # as `nbgrader collect` leaves a submission
+    shutil.copytree(course / "assignment" / ASSIGNMENT_ID, submitted)
+    (submitted / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
     (base / "home").mkdir()
     env = dict(python_env(), PYTHONPATH=str(ROOT))
     kit = [sys.executable, "-m", "autograder", "lab"]
@@ -57,8 +62,11 @@ def labs(tmp_path_factory):
     }
     for name, (_, _, environment) in starts.items():   # a user config folder (and saved layout) of its own
         environment["JUPYTER_CONFIG_DIR"] = str(base / f"{name}-user-config")
+        (base / f"{name}-user-config" / "labconfig").mkdir(parents=True)   # no "Jupyter news?" prompt
+        (base / f"{name}-user-config" / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
     with jupyter_labs(starts, base) as urls:
-        yield urls
+        yield {**urls, "course": course}
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +169,17 @@ def test_instructor_formgrader_manages_the_course(labs, browser, shots):
     browser.save_screenshot(str(shots / "instructor_formgrader.png"))
     assert_no_errors(text, "the instructor's formgrader")
     assert "released" in text or "release" in text, text[:2000]
+
+
+@pytest.mark.slow
+def test_formgrader_autograde_button_points_to_the_kit(labs, browser, shots):
+    """Does the formgrader's Autograde button (on a collected submission) answer with the kit's command, not a grade?"""
+    url, token = labs["instructor"]
+    browser.get(f"{url}/formgrader/manage_submissions/{ASSIGNMENT_ID}?token={token}")
+    button = wait_until(lambda: browser.find_elements("css selector", ".autograde a"), "the submission's row")
+    button[0].click()
+    text = wait_until(lambda: (t := page_text(browser)) and "there was an error autograding" in t and t,
+                      "the formgrader's answer to Autograde")
+    browser.save_screenshot(str(shots / "instructor_autograde_button.png"))
+    assert "python -m autograder grade --course" in text and "graded by the assignment kit" in text, text[:2000]
+    assert not (labs["course"] / "autograded" / STUDENT).exists(), "plain nbgrader graded the submission"

@@ -1,0 +1,46 @@
+"""`lab`: how the student's and the instructor's JupyterLab are started (the pages themselves: test_panels.py)."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from autograder.course import ASSIGNMENT_ID, RELEASE_DIR, ROOT
+from autograder.course_init import course_init
+from autograder.lab import lab_command
+from autograder.panels import ASSIGNMENT_LIST, FORMGRADER, PAGE_CONFIG
+
+
+def disabled(folder) -> set[str]:
+    return set(json.loads((folder / PAGE_CONFIG).read_text())["disabledExtensions"])
+
+
+def test_student_lab_opens_the_release_without_instructor_panels(tmp_path):
+    """Is the student's JupyterLab rooted at the release, with the formgrader and the assignment list turned off?"""
+    command, cwd, env = lab_command(None, tmp_path, jupyter_args=("--no-browser",))
+    assert command[-2:] == [f"--ServerApp.root_dir={ROOT / RELEASE_DIR / ASSIGNMENT_ID}", "--no-browser"]
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(tmp_path)
+    assert {FORMGRADER[1], ASSIGNMENT_LIST[1]} <= disabled(tmp_path)
+
+
+def test_instructor_lab_starts_at_the_course_root(tmp_path):
+    """Does the instructor's JupyterLab start in the course folder (the formgrader reads its config there), panels on?"""
+    course = course_init(tmp_path / "course", "nn101", str(tmp_path / "exchange"))
+    command, cwd, env = lab_command(course, tmp_path / "config")
+    assert cwd == course and f"--ServerApp.root_dir={course}" in command
+    assert disabled(tmp_path / "config") == set()
+
+
+def test_instructor_lab_without_an_exchange_hides_only_the_assignment_list(tmp_path):
+    """Without an exchange (the kit's own course), is only the assignment list, which would fail, turned off?"""
+    course = course_init(tmp_path / "course", "nn101", str(tmp_path / "exchange"))
+    (tmp_path / "exchange").rmdir()
+    lab_command(course, tmp_path / "config")
+    assert disabled(tmp_path / "config") == {ASSIGNMENT_LIST[1]}
+
+
+def test_a_folder_that_is_not_a_course_is_named(tmp_path):
+    """Does --course on a folder without nbgrader_config.py fail, naming it?"""
+    with pytest.raises(FileNotFoundError, match="has no nbgrader_config.py"):
+        lab_command(tmp_path, tmp_path / "config")
