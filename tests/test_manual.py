@@ -22,7 +22,7 @@ def graded_course(tmp_path_factory):
     """A course with one correct submission (3 autograded points), graded; the question is not graded yet."""
     course = make_course(tmp_path_factory.mktemp("manual") / "course")
     make_class(course, ["ada"])
-    grade(course, ASSIGNMENT, Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30), workers=1, progress=False,
+    grade(course, ASSIGNMENT, Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30), workers=1, progress=False,
           cifar10_dir=str(course))
     return course
 

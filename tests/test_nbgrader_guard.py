@@ -83,7 +83,7 @@ def test_grading_a_guarded_course_still_runs_nbgrader_in_the_scratch_copies(tmp_
     """In a guarded course, does `grade` still grade (nbgrader runs in scratch copies, where the guard is off)?"""
     course = guarded_course(tmp_path / "course")
     submit(course, "ada", ANSWER)
-    limits = Limits(wall_seconds=60, memory_bytes=2 * 2 ** 30, sandbox=sandbox_unavailable() is None)
+    limits = Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30, sandbox=sandbox_unavailable() is None)
     [result] = grade(course, ASSIGNMENT, limits, workers=1, progress=False, cifar10_dir=str(tmp_path))
     assert (result.status, result.score) == ("graded", 3.0), result.reason
     assert sum(score for score, _ in state(course, "ada")[0].values()) == 3.0
