@@ -65,30 +65,42 @@ def run_all(tasks: dict[Hashable, Any], run: Callable[[Any], Any], new_executor:
 
 
 def run_alone(task: Any, run: Callable[[Any], Any]) -> Any:
-    """run(task) in a fresh process of its own: its outcome, or a Crash saying how the process ended."""
+    """run(task) in a fresh process of its own: its outcome, or a Crash saying how the process ended.
+
+    A process that dies before it starts grading (it could not even start) is the grader's
+    fault; one that dies while grading is blamed on the submission.
+    """
     context = get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_run_and_send, args=(run, task, sender), daemon=True)
     process.start()
     sender.close()
     try:
-        wait_for([receiver, process.sentinel])
-        try:
-            status, value = receiver.recv()
-        except (EOFError, OSError):   # the process died before it could send anything
-            process.join()
-            return Crash(f"the grading process died ({describe_exit(process.exitcode)}) while grading this "
-                         "submission alone, after a grading process had died while grading it with others",
-                         grader_fault=False)
+        (started, _), (status, value) = _message(receiver, process), _message(receiver, process)
     finally:
         receiver.close()
     process.join()
+    if started != "started":
+        return Crash(f"the grading process could not start ({describe_exit(process.exitcode)})", grader_fault=True)
+    if status is None:
+        return Crash(f"the grading process died ({describe_exit(process.exitcode)}) while grading this submission "
+                     "alone, after a grading process had died while grading it with others", grader_fault=False)
     if status == "raised":
         return Crash(f"the grader failed: {value}", grader_fault=True)
     return value
 
 
+def _message(receiver, process) -> tuple:
+    """The child's next message, or (None, None) once it has died without sending one."""
+    wait_for([receiver, process.sentinel])
+    try:
+        return receiver.recv()
+    except (EOFError, OSError):
+        return None, None
+
+
 def _run_and_send(run: Callable[[Any], Any], task: Any, sender) -> None:
+    sender.send(("started", None))
     try:
         outcome = ("done", run(task))
     except BaseException as error:  # noqa: B036 (whatever it was, the parent must hear of it)
