@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import signal
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ALL_COMPLETED, BrokenExecutor, Executor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import wait as wait_for
@@ -36,32 +36,39 @@ def run_all(tasks: dict[Hashable, Any], run: Callable[[Any], Any], new_executor:
     """
     queue, in_flight, suspects = deque(tasks), {}, []
     executor = new_executor()
+
+    def fill() -> None:
+        while queue and len(in_flight) < capacity:
+            key = queue.popleft()
+            in_flight[executor.submit(run, tasks[key])] = key
+
     try:
-        while queue or in_flight:
-            while queue and len(in_flight) < capacity:
-                key = queue.popleft()
-                in_flight[executor.submit(run, tasks[key])] = key
+        fill()
+        while in_flight:
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            if any(isinstance(future.exception(), BrokenExecutor) for future in finished):
+            if any(isinstance(_error(future), BrokenExecutor) for future in finished):
                 finished, _ = wait(in_flight, return_when=ALL_COMPLETED)   # every other one fails at once too
                 executor.shutdown(wait=True)
                 executor = new_executor()
             outcomes = []
             for future in finished:
                 key = in_flight.pop(future)
-                if future.exception() is None:
+                if _error(future) is None:
                     outcomes.append((key, future.result()))
                 else:   # a broken pool, a lost Dask worker, an error of the grader: graded again alone
                     suspects.append(key)
-            while queue and len(in_flight) < capacity:   # keep the pool busy while this thread records
-                key = queue.popleft()
-                in_flight[executor.submit(run, tasks[key])] = key
+            fill()   # keep the pool busy while this thread records
             for key, outcome in outcomes:
                 record(key, outcome)
     finally:
         executor.shutdown(wait=True)
     for key in suspects:
         record(key, run_alone(tasks[key], run))
+
+
+def _error(future) -> BaseException | None:
+    """What a finished future raised (a cancelled one: CancelledError), or None."""
+    return CancelledError() if future.cancelled() else future.exception()
 
 
 def run_alone(task: Any, run: Callable[[Any], Any]) -> Any:
