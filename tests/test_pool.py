@@ -94,6 +94,19 @@ def test_run_alone_returns_the_outcome_or_how_the_process_ended():
     assert isinstance(crash, Crash) and "SIGSEGV" in crash.detail and not crash.grader_fault
 
 
+class DiesOnArrival:
+    """A task whose unpickling ends the process that receives it (exit code 5), before any grading starts."""
+
+    def __reduce__(self):
+        return os._exit, (5,)
+
+
+def test_a_process_that_cannot_even_start_is_the_graders_fault():
+    """Is a grading process that dies before it starts grading recorded as the grader's fault (graded again)?"""
+    assert run_alone(DiesOnArrival(), act) == Crash("the grading process could not start (exit code 5)",
+                                                    grader_fault=True)
+
+
 def test_an_exit_is_described_in_plain_words():
     """Are signals named and exit codes numbered?"""
     assert [describe_exit(code) for code in (-11, -9, 3, 0, -200)] == \

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import signal
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ALL_COMPLETED, BrokenExecutor, Executor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import wait as wait_for
@@ -36,26 +36,28 @@ def run_all(tasks: dict[Hashable, Any], run: Callable[[Any], Any], new_executor:
     """
     queue, in_flight, suspects = deque(tasks), {}, []
     executor = new_executor()
+
+    def fill() -> None:
+        while queue and len(in_flight) < capacity:
+            key = queue.popleft()
+            in_flight[executor.submit(run, tasks[key])] = key
+
     try:
-        while queue or in_flight:
-            while queue and len(in_flight) < capacity:
-                key = queue.popleft()
-                in_flight[executor.submit(run, tasks[key])] = key
+        fill()
+        while in_flight:
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            if any(isinstance(future.exception(), BrokenExecutor) for future in finished):
+            if any(isinstance(_error(future), BrokenExecutor) for future in finished):
                 finished, _ = wait(in_flight, return_when=ALL_COMPLETED)   # every other one fails at once too
                 executor.shutdown(wait=True)
                 executor = new_executor()
             outcomes = []
             for future in finished:
                 key = in_flight.pop(future)
-                if future.exception() is None:
+                if _error(future) is None:
                     outcomes.append((key, future.result()))
                 else:   # a broken pool, a lost Dask worker, an error of the grader: graded again alone
                     suspects.append(key)
-            while queue and len(in_flight) < capacity:   # keep the pool busy while this thread records
-                key = queue.popleft()
-                in_flight[executor.submit(run, tasks[key])] = key
+            fill()   # keep the pool busy while this thread records
             for key, outcome in outcomes:
                 record(key, outcome)
     finally:
@@ -64,31 +66,48 @@ def run_all(tasks: dict[Hashable, Any], run: Callable[[Any], Any], new_executor:
         record(key, run_alone(tasks[key], run))
 
 
+def _error(future) -> BaseException | None:
+    """What a finished future raised (a cancelled one: CancelledError), or None."""
+    return CancelledError() if future.cancelled() else future.exception()
+
+
 def run_alone(task: Any, run: Callable[[Any], Any]) -> Any:
-    """run(task) in a fresh process of its own: its outcome, or a Crash saying how the process ended."""
+    """run(task) in a fresh process of its own: its outcome, or a Crash saying how the process ended.
+
+    A process that dies before it starts grading (it could not even start) is the grader's
+    fault; one that dies while grading is blamed on the submission.
+    """
     context = get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_run_and_send, args=(run, task, sender), daemon=True)
     process.start()
     sender.close()
     try:
-        wait_for([receiver, process.sentinel])
-        try:
-            status, value = receiver.recv()
-        except (EOFError, OSError):   # the process died before it could send anything
-            process.join()
-            return Crash(f"the grading process died ({describe_exit(process.exitcode)}) while grading this "
-                         "submission alone, after a grading process had died while grading it with others",
-                         grader_fault=False)
+        (started, _), (status, value) = _message(receiver, process), _message(receiver, process)
     finally:
         receiver.close()
     process.join()
+    if started != "started":
+        return Crash(f"the grading process could not start ({describe_exit(process.exitcode)})", grader_fault=True)
+    if status is None:
+        return Crash(f"the grading process died ({describe_exit(process.exitcode)}) while grading this submission "
+                     "alone, after a grading process had died while grading it with others", grader_fault=False)
     if status == "raised":
         return Crash(f"the grader failed: {value}", grader_fault=True)
     return value
 
 
+def _message(receiver, process) -> tuple:
+    """The child's next message, or (None, None) once it has died without sending one."""
+    wait_for([receiver, process.sentinel])
+    try:
+        return receiver.recv()
+    except (EOFError, OSError):
+        return None, None
+
+
 def _run_and_send(run: Callable[[Any], Any], task: Any, sender) -> None:
+    sender.send(("started", None))
     try:
         outcome = ("done", run(task))
     except BaseException as error:  # noqa: B036 (whatever it was, the parent must hear of it)
