@@ -95,6 +95,20 @@ def test_an_unreadable_notebook_it_loads_from_is_the_reason():
         "2_layers.ipynb, which this notebook loads from in its Part 1 cell (`setup`), is not a readable notebook")
 
 
+def test_without_a_cell_that_names_what_is_missing_the_nearest_failing_cell_is_the_reason():
+    """When no failing cell names the missing file, is the nearest failing cell before the test blamed (the
+    training cell just above, not an unrelated one further up)?"""
+    run = notebook_run(executed(
+        *task(1, cell("train1", outputs=error("NotImplementedError", "task 1"), tags=("training",))),
+        *task(2, cell("train2", "solver.train()", error("NotImplementedError", "task 2"), tags=("training",)),
+              cell("save", 'np.savez("net.npz", **net.params)', error("NameError", "name 'net' is not defined"),
+                   kind="locked", tags=("training",)),
+              cell("t2", kind="test"))))
+    symptom = Verdict(False, "FileNotFoundError: net.npz was not saved", "FileNotFoundError")
+    assert explain({"t2": symptom}, run, [])["t2"].message.startswith(
+        "Task 1.2 answer cell (`train2`) raised NotImplementedError: task 2")
+
+
 def test_a_real_failure_is_not_blamed_on_an_earlier_cell():
     """Does a test that failed for its own reason keep its message, even after a cell that raised?"""
     run = notebook_run(executed(*task(1, cell("a1", outputs=error("ValueError", "x"))), *task(2, cell("t2", kind="test"))))

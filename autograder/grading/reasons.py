@@ -178,9 +178,9 @@ def root_cause(run: NotebookRun, position: int, message: str, failures: list[Fai
         return ""
     name = UNDEFINED.search(message)
     wanted = name.group(1) if name else missing_file.group(1) if missing_file else ""
-    # the cell that should have made what is missing, else the first that failed
+    # the cell that should have made what is missing, else the nearest that failed (the chain goes on from it)
     first = next((p for p in earlier if wanted and re.search(rf"\b{re.escape(wanted)}\b", run.sources[p.index])),
-                 earlier[0])
+                 earlier[-1])
     for failure in failures:   # the notebook it loads from could not be read
         if failure.kind == "unreadable" and failure.notebook and failure.notebook in first.evalue:
             return f"{failure.notebook}, which this notebook loads from in its {first.label}, {failure.detail}"
