@@ -24,8 +24,8 @@ FEEDBACK_PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "nbgrader.preproce
 
 def guard_lines(indent: str = "") -> list[str]:
     """Config lines that turn the guard on (inside a block that runs in the course folder only)."""
-    return [f"{indent}# nbgrader's own autograde (the formgrader's Autograde button, `nbgrader autograde`) would run the",
-            f"{indent}# students' code outside the sandbox and overwrite the kit's grades: it refuses, naming the kit's command.",
+    return [f"{indent}# nbgrader's own autograde (the formgrader's Autograde button, `nbgrader autograde`) would",
+            f"{indent}# run the students' code outside the sandbox and overwrite the kit's grades: it refuses.",
             f"{indent}sys.path.append({str(KIT)!r})",
             f"{indent}c.Autograde.exporter_class = {GUARD!r}"]
 

@@ -13,7 +13,7 @@ from autograder.nbgrader_guard import FEEDBACK_PREPROCESSORS, GUARD
 
 
 def test_course_has_config_solutions_student_folder_and_sticky_exchange(tmp_path):
-    """Does course-init write the course's config, copy the solutions, write the student folder and make the exchange 1777?"""
+    """Does course-init write the config, copy the solutions, write the student folder, make the exchange 1777?"""
     course = course_init(tmp_path / "course", "nn101", str(tmp_path / "exchange"))
     coursedir = course_directory(course)
     assert (coursedir.course_id, coursedir.root) == ("nn101", str(course))

@@ -34,4 +34,4 @@ def test_the_child_is_bounded_in_memory_and_time(tmp_path):
     with pytest.raises(SavedModelError, match="ran out of its 0.25 GiB of memory"):
         evaluate_saved(REFERENCE, tmp_path / "net.npz", images, EvaluationLimits(memory_bytes=2 ** 28))
     with pytest.raises(SavedModelError, match="ran past 0.01 s and was stopped"):
-        evaluate_saved(REFERENCE, tmp_path / "net.npz", images, EvaluationLimits(wall_seconds=0.01))
+        evaluate_saved(REFERENCE, tmp_path / "net.npz", images, EvaluationLimits(cpu_seconds=0.01))

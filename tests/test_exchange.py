@@ -128,8 +128,9 @@ def _run_workflow(base: Path, instructor: str, student: str) -> dict:
     teacher(f"python -m nbgrader release_feedback {ASSIGNMENT_ID}")
     learner(f"python -m nbgrader fetch_feedback {ASSIGNMENT_ID}")
     print("seconds per step:", json.dumps(timings, indent=1))
-    return {"course": course, "exchange": exchange, "student": student, "home": home, "submit": submit.stdout
-            + submit.stderr, "grade": grade.stdout, "sandbox": sandbox, "state": state, "button": button, "autograded": files,
+    return {"course": course, "exchange": exchange, "student": student, "home": home,
+            "submit": submit.stdout + submit.stderr, "grade": grade.stdout, "sandbox": sandbox, "state": state,
+            "button": button, "autograded": files,
             "nbgrader_feedback": nbgrader_feedback,
             "result": json.loads((course / "grading" / ASSIGNMENT_ID / f"{student}.json").read_text())}
 
@@ -158,8 +159,8 @@ def test_collected_submission_is_graded_by_the_kit(workflow):
     assert by_notebook["1_computational_graphs.ipynb"] == (10.0, 10.0), by_notebook
     assert by_notebook["2_layers.ipynb"][0] == 0.0, by_notebook
     missing = {f["notebook"] for f in result["failures"] if "missing" in f["detail"]}
-    assert missing == {"3_vanishing_gradients.ipynb", "4_two_layer_net.ipynb",
-                       "5_solver.ipynb", "6_training_cifar10.ipynb", "7_hyperparameter_search.ipynb"}, result["failures"]
+    assert missing == {"3_vanishing_gradients.ipynb", "4_two_layer_net.ipynb", "5_solver.ipynb",
+                       "6_training_cifar10.ipynb", "7_hyperparameter_search.ipynb"}, result["failures"]
     assert workflow["state"][0]["score"] == result["score"] == 10.0, (workflow["state"][0], result["score"])
 
 
@@ -200,7 +201,7 @@ def test_student_fetches_the_kits_feedback_through_the_exchange(workflow):
 
 
 def test_nbgraders_own_feedback_hides_the_hidden_tests(workflow):
-    """Does nbgrader's generate_feedback (the formgrader's button) render the kit's graded notebooks, hidden tests removed?"""
+    """Does nbgrader's generate_feedback (a formgrader button) render the kit's graded notebooks without hidden tests?"""
     pages = workflow["nbgrader_feedback"]
     assert "submission_secret.txt" in pages and "timestamp.txt" in pages, sorted(pages)  # release_feedback needs them
     solved, untouched = pages["1_computational_graphs.html"], pages["2_layers.html"]

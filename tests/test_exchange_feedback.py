@@ -49,7 +49,8 @@ def test_submissions_not_from_an_exchange_are_skipped_with_the_reason(course):
     collected(course, "ben", ["a.ipynb"], secret=False)
     written, skipped = write_exchange_feedback(course, ASSIGNMENT)
     assert [p.parent.parent.name for p in written] == ["ada"]
-    assert len(skipped) == 1 and skipped[0].startswith("ben: no submission_secret.txt") and "nbgrader collect" in skipped[0]
+    assert len(skipped) == 1 and skipped[0].startswith("ben: no submission_secret.txt")
+    assert "nbgrader collect" in skipped[0]
 
 
 def test_without_results_it_says_to_grade_first(course):

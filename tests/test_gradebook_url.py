@@ -1,7 +1,8 @@
-"""A course's gradebook at any SQLAlchemy URL: read from its config, copied to SQLite for the workers, PostgreSQL end to end."""
+"""A course's gradebook at any SQLAlchemy URL: read from its config, copied to SQLite for the workers, on PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import shutil
 
 import pytest
@@ -9,8 +10,7 @@ from nbgrader.api import Gradebook
 
 from autograder.course import CONFIG_FILE
 from autograder.export import export_csv
-from autograder.gradebook_url import (copy_rows, course_db_url, db_url_config, gradebook_exists,
-                                      shown, sqlite_file)
+from autograder.gradebook_url import copy_rows, course_db_url, db_url_config, gradebook_exists, shown, sqlite_file
 from autograder.grade import grade, gradebook_template
 from autograder.grading.submission import Limits
 from course_fixtures import ASSIGNMENT, make_class, make_course
@@ -99,11 +99,8 @@ def test_grading_into_postgresql_gives_the_sqlite_grades(graded_toy_course, tmp_
 
 def test_missing_database_driver_is_named_with_its_install_command():
     """Does a URL whose driver is not installed fail naming the module and how to install it (password hidden)?"""
-    try:
-        import MySQLdb  # noqa: F401
+    if importlib.util.find_spec("MySQLdb"):
         pytest.skip("mysqlclient is installed here")
-    except ImportError:
-        pass
-    with pytest.raises(ModuleNotFoundError, match=r"needs the Python module 'MySQLdb'.*pip install mysqlclient") as error:
+    with pytest.raises(ModuleNotFoundError, match=r"module 'MySQLdb'.*pip install mysqlclient") as error:
         gradebook_exists("mysql://grader:secret@db.example/course")
     assert "secret" not in str(error.value)

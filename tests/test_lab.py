@@ -25,7 +25,7 @@ def test_student_lab_opens_the_release_without_instructor_panels(tmp_path):
 
 
 def test_instructor_lab_starts_at_the_course_root(tmp_path):
-    """Does the instructor's JupyterLab start in the course folder (the formgrader reads its config there), panels on?"""
+    """Does the instructor's JupyterLab start in the course folder (where the formgrader reads its config)?"""
     course = course_init(tmp_path / "course", "nn101", str(tmp_path / "exchange"))
     command, cwd, env = lab_command(course, tmp_path / "config")
     assert cwd == course and f"--ServerApp.root_dir={course}" in command

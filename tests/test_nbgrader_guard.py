@@ -50,7 +50,7 @@ def state(course, student):
 
 
 def test_autograde_button_is_refused_and_changes_nothing(tmp_path):
-    """Is the button refused with the kit's command, leaving the grades and autograded/ as the kit's writer left them?"""
+    """Is the button refused, naming the kit's command, with the grades and autograded/ as the kit's writer left them?"""
     course = guarded_course(tmp_path / "course")
     folder = submit(course, "ada", ANSWER)
     GradebookWriter(course, ASSIGNMENT).write(crashed_execution(course, ASSIGNMENT, "ada", folder, "a crash"), folder)

@@ -28,7 +28,7 @@ STUDENT = "ada"
 
 
 def test_student_config_turns_off_the_instructor_panels():
-    """Does a student's config turn off the formgrader, course list and create-assignment (and the list without an exchange)?"""
+    """Does a student's config turn off the instructor's panels (and the assignment list when there is no exchange)?"""
     import tempfile
     with tempfile.TemporaryDirectory() as folder:
         for exchange in (True, False):

@@ -1,0 +1,23 @@
+"""Students' names from nbgrader's roster (`nbgrader db student add ID --first-name --last-name`), for the outputs.
+
+The kit's result files know students by id only; the gradebook's roster may hold their
+names. Reading it never creates a gradebook.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+from .gradebook_url import course_directory, gradebook_exists
+
+
+def roster_names(course_root: Path) -> dict[str, str]:
+    """student id -> "First Last" for every student of the course's roster who has a name."""
+    coursedir = course_directory(course_root)
+    if not gradebook_exists(coursedir.db_url):
+        return {}
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        students = [(s.id, s.first_name, s.last_name) for s in gradebook.students]
+    return {student: " ".join(part for part in (first, last) if part)
+            for student, first, last in students if first or last}
