@@ -1,8 +1,8 @@
 """`lab`: start JupyterLab with working nbgrader panels, for a student in the kit or an instructor in a course.
 
-    python -m autograder lab                   a student's JupyterLab on assignment/<assignment>/:
-                                               no formgrader, course list, create-assignment or
-                                               assignment list (there is no exchange in a clone)
+    python -m autograder lab                   a student's JupyterLab on assignment/<assignment>/ (or
+                                               --folder): no formgrader, course list, create-assignment
+                                               or assignment list (there is no exchange in a clone)
     python -m autograder lab --course DIR      the instructor's JupyterLab at the course root, where the
                                                formgrader must start (its gradebook and config are there);
                                                the assignment list shows only when the exchange exists
@@ -33,14 +33,18 @@ def exchange_exists(course: Path) -> bool:
 
 
 def lab_command(course: Path | None, config_folder: Path, assignment: str = ASSIGNMENT_ID,
-                jupyter_args: tuple[str, ...] = ()) -> tuple[list[str], Path, dict]:
+                jupyter_args: tuple[str, ...] = (), folder: Path | None = None) -> tuple[list[str], Path, dict]:
     """(command, folder to start it in, environment) for the student's or the instructor's JupyterLab.
 
-    Writes the Jupyter config (which panels show) into `config_folder`.
+    Writes the Jupyter config (which panels show) into `config_folder`. `folder`: the student's
+    notebooks (default: the kit's release).
     """
     if course is None:
         write_student_config(config_folder, exchange=False)
-        cwd, root = ROOT, ROOT / RELEASE_DIR / assignment
+        root = Path(folder).resolve() if folder else ROOT / RELEASE_DIR / assignment
+        if not root.is_dir():
+            raise FileNotFoundError(f"{root} is not a folder: pass the folder of the assignment's notebooks.")
+        cwd = ROOT
     else:
         course = Path(course).resolve()
         if not (course / "nbgrader_config.py").is_file():
@@ -58,6 +62,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--course", type=Path, default=None,
                         help="an nbgrader course folder: start the instructor's JupyterLab there (formgrader)")
     parser.add_argument("--assignment", default=ASSIGNMENT_ID, help=f"assignment id (default: {ASSIGNMENT_ID})")
+    parser.add_argument("--folder", type=Path, default=None,
+                        help=f"a student's notebooks to open (default: {RELEASE_DIR}/<assignment>/ of the kit)")
     parser.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="after --: options for jupyter lab")
 
 
@@ -65,7 +71,7 @@ def command(args) -> int:
     extra = tuple(a for a in args.jupyter_args if a != "--")
     config_folder = Path(tempfile.mkdtemp(prefix="kit-lab-config-"))
     try:
-        command, cwd, env = lab_command(args.course, config_folder, args.assignment, extra)
+        command, cwd, env = lab_command(args.course, config_folder, args.assignment, extra, args.folder)
         server = subprocess.Popen(command, cwd=cwd, env=env)
         signal.signal(signal.SIGTERM, lambda *_: server.terminate())   # stopping this stops JupyterLab
         try:

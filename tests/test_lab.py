@@ -44,3 +44,11 @@ def test_a_folder_that_is_not_a_course_is_named(tmp_path):
     """Does --course on a folder without nbgrader_config.py fail, naming it?"""
     with pytest.raises(FileNotFoundError, match="has no nbgrader_config.py"):
         lab_command(tmp_path, tmp_path / "config")
+
+
+def test_student_lab_can_open_another_folder_of_notebooks(tmp_path):
+    """Does --folder root the student's JupyterLab at that folder, and name a missing one?"""
+    command, _, _ = lab_command(None, tmp_path / "config", folder=tmp_path)
+    assert f"--ServerApp.root_dir={tmp_path.resolve()}" in command
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        lab_command(None, tmp_path / "config", folder=tmp_path / "missing")

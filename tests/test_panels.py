@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import ASSIGNMENT_ID, ROOT, run_nbgrader
+from autograder.course import ASSIGNMENT_ID, RELEASE_DIR, ROOT, run_nbgrader
 from autograder.course_init import course_init
 from autograder.panels import ASSIGNMENT_LIST, INSTRUCTOR_ONLY, PAGE_CONFIG, SERVER_CONFIG, write_student_config
 from browser_fixtures import chromium, jupyter_labs, python_env, require_browser
@@ -54,8 +54,10 @@ def labs(tmp_path_factory):
     (base / "home").mkdir()
     env = dict(python_env(), PYTHONPATH=str(ROOT))
     kit = [sys.executable, "-m", "autograder", "lab"]
+    work = base / "clone-work"   # a copy of the release: opening a notebook writes .ipynb_checkpoints beside it
+    shutil.copytree(ROOT / RELEASE_DIR / ASSIGNMENT_ID, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     starts = {
-        "student_clone": (kit + ["--"], ROOT, env),
+        "student_clone": (kit + ["--folder", str(work), "--"], ROOT, env),
         "student_course": ([sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={base / 'home'}"],
                            base / "home", dict(env, JUPYTER_CONFIG_PATH=str(course / "student"))),
         "instructor": (kit + ["--course", str(course), "--"], ROOT, env),
