@@ -5,7 +5,8 @@ the roster and sets a due date in the past; the student fetches it, solves noteb
 notebook 2 as released, deletes the rest and submits (late); the instructor collects, grades
 with the kit, writes the kit's feedback into nbgrader's layout and releases it; the student
 fetches it. Each nbgrader command runs as the account nbgrader expects. The whole workflow
-runs once (about a minute); each test checks one claim about what it left behind.
+runs once (15 commands, each a new Python process: a few minutes on 2 busy cores); each
+test checks one claim about what it left behind.
 """
 from __future__ import annotations
 
