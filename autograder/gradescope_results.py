@@ -36,7 +36,7 @@ def graded_cells(source_dir: Path) -> dict[tuple[str, str], dict]:
     return cells
 
 
-def student_output(test: TestResult, has_hidden_part: bool) -> str:
+def student_output(test: TestResult) -> str:
     """What the student sees of a test's outcome: never a hidden part's inputs or expected values."""
     return "" if test.passed else test.student_message
 
@@ -54,7 +54,7 @@ def results_json(result: SubmissionResult, source_dir: Path, notes: list[str] = 
     cells = graded_cells(source_dir)
     tests = []
     for test in result.tests:
-        shown = student_output(test, cells.get((test.notebook, test.grade_id), {}).get("hidden", True))
+        shown = student_output(test)
         tests.append({"name": entry_name(test), "score": test.points, "max_score": test.max_points,
                       "status": "passed" if test.passed else "failed", "output": shown,
                       "tags": [test.notebook], "visibility": "visible"})
