@@ -329,6 +329,22 @@ def test_a_folder_named_through_a_link_is_bound_at_both_paths(tmp_path):
     assert [len(target.parts) for _, target, _ in binds] == sorted(len(target.parts) for _, target, _ in binds)
 
 
+def test_the_folders_python_imports_from_are_bound_with_where_their_links_lead(tmp_path, monkeypatch):
+    """Is a sys.path folder outside the prefixes bound, with the folder its links lead to (a view of links), and
+    never the kit's folder, the current folder or the home folder, whose files are not the submission's to read?"""
+    (tmp_path / "packages" / "numpylike").mkdir(parents=True)
+    (tmp_path / "view").mkdir()
+    (tmp_path / "view" / "numpylike").symlink_to(tmp_path / "packages" / "numpylike")
+    (tmp_path / "course").mkdir()
+    monkeypatch.chdir(tmp_path / "course")
+    found = bwrap.import_folders([str(tmp_path / "view"), str(ROOT), str(tmp_path / "course"), str(Path.home()),
+                                  "", str(tmp_path / "missing")])
+    assert found == [(tmp_path / "view").resolve(), (tmp_path / "packages").resolve()]
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "view")])
+    targets = {target for _, target, _ in bwrap._binds(tmp_path / "scratch", [])}
+    assert {(tmp_path / "view").resolve(), (tmp_path / "packages").resolve()} <= targets
+
+
 def test_the_kits_solutions_are_covered_only_where_a_bound_folder_holds_them(tmp_path):
     """Are solutions/ and .git covered when the kit's folder is bound, and not otherwise?"""
     assert bwrap._covers(bwrap._binds(tmp_path, [])) == []

@@ -28,10 +28,12 @@ def test_a_refused_file_is_an_error_with_the_reason(tmp_path):
 
 
 def test_the_child_is_bounded_in_memory_and_time(tmp_path):
-    """Is a child that needs more than its memory cap, or more than its wall clock, stopped with the reason?"""
+    """Is a child that needs more than its memory cap, its CPU time or its wall clock stopped with the reason?"""
     np.savez(tmp_path / "net.npz", **parameters(hidden=4096))
     images = np.zeros((2000, 3072))
     with pytest.raises(SavedModelError, match="ran out of its 0.25 GiB of memory"):
         evaluate_saved(REFERENCE, tmp_path / "net.npz", images, EvaluationLimits(memory_bytes=2 ** 28))
+    with pytest.raises(SavedModelError, match="ran past its 1 s of CPU time"):
+        evaluate_saved(REFERENCE, tmp_path / "net.npz", images, EvaluationLimits(cpu_seconds=1))
     with pytest.raises(SavedModelError, match="ran past 0.01 s and was stopped"):
-        evaluate_saved(REFERENCE, tmp_path / "net.npz", images, EvaluationLimits(cpu_seconds=0.01))
+        evaluate_saved(REFERENCE, tmp_path / "net.npz", images, EvaluationLimits(wall_seconds=0.01))

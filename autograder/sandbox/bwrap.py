@@ -4,8 +4,9 @@ The sandbox sees only what is bound into an empty root:
 
 - read-only: the system's /usr (and /bin, /sbin, /lib* as the host has them), the few
   files of /etc that the dynamic loader, name lookups and fontconfig read (SYSTEM_ETC), this Python
-  (sys.base_prefix) and its virtual environment (sys.prefix), the kit's own code
-  (KIT_CODE: never its solutions/ or .git), and the caller's `visible` folders;
+  (sys.base_prefix) and its virtual environment (sys.prefix), the other folders it imports
+  from (a .pth file's or PYTHONPATH's, and where their links lead: `import_folders`), the
+  kit's own code (KIT_CODE: never its solutions/ or .git), and the caller's `visible` folders;
 - read-write: the scratch folder;
 - fresh: /tmp and /dev/shm (private tmpfs), /proc of its own pid namespace, a minimal /dev.
 
@@ -131,7 +132,7 @@ def _binds(scratch: Path, visible) -> list[tuple[Path, Path, bool]]:
     `.venv`, a dataset's link) is bound at the name too, unless a bound folder holds the
     link itself, which then leads to the real path.
     """
-    wanted = [(Path(sys.base_prefix), False), (Path(sys.prefix), False),
+    wanted = [(Path(sys.base_prefix), False), (Path(sys.prefix), False), *((path, False) for path in import_folders()),
               *((ROOT / name, False) for name in KIT_CODE), *((Path(path), False) for path in visible),
               (scratch, True)]
     system = [Path(folder) for folder in SYSTEM if os.path.isdir(folder) and not os.path.islink(folder)]
@@ -147,6 +148,32 @@ def _binds(scratch: Path, visible) -> list[tuple[Path, Path, bool]]:
                    for s, t, w in binds):
             binds.append((source, target, writable))
     return sorted(binds, key=lambda bind: len(bind[1].parts))
+
+
+def import_folders(path: list[str] | None = None) -> list[Path]:
+    """The folders on sys.path (`path`), and the folders their links lead to, that may be shown to a submission.
+
+    A folder that holds the kit, the current folder (a course) or the home folder is never one:
+    the kit's code is bound by name, and a course's files are the caller's to show.
+    """
+    withheld = [ROOT.resolve(), Path.cwd().resolve(), Path.home().resolve()]
+    found: list[Path] = []
+
+    def add(folder: Path) -> None:
+        if folder.is_dir() and folder not in found and not any(w.is_relative_to(folder) for w in withheld):
+            found.append(folder)
+
+    for entry in sys.path if path is None else path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        add(Path(entry).resolve())
+        try:
+            links = [child for child in os.scandir(entry) if child.is_symlink()]
+        except OSError:
+            continue
+        for link in links:   # a site folder made of links (a shared environment's view)
+            add(Path(link.path).resolve().parent)
+    return found
 
 
 def _covers(binds: list[tuple[Path, Path, bool]]) -> list[str]:

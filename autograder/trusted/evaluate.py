@@ -31,8 +31,12 @@ MODEL_NOTEBOOK, MODEL_CLASS = "4_two_layer_net.ipynb", "TwoLayerNet"
 class EvaluationLimits:
     """What evaluating one saved model may use."""
     memory_bytes: int = 3 * 2 ** 30   # address space of the child (NumPy and the largest model fit in 1 GiB)
-    cpu_seconds: int = 60
+    cpu_seconds: int = 60             # whole seconds: RLIMIT_CPU counts no less
     wall_seconds: float = 120.0
+
+    def __post_init__(self):
+        if not isinstance(self.cpu_seconds, int) or self.cpu_seconds < 1:
+            raise ValueError(f"cpu_seconds must be a whole number of seconds, at least 1 (got {self.cpu_seconds!r})")
 
 
 class SavedModelError(ValueError):
