@@ -165,6 +165,11 @@ def test_collected_submission_is_graded_by_the_kit(workflow):
     assert workflow["state"][0]["score"] == result["score"] == 10.0, (workflow["state"][0], result["score"])
 
 
+def test_the_unprivileged_instructor_grades_in_the_sandbox(workflow):
+    """Could the instructor's own (non-root) account make the grading sandbox, so that `grade` above ran in it?"""
+    assert workflow["sandbox"] == "", f"grade ran with --no-sandbox as the instructor: {workflow['sandbox']}"
+
+
 def test_late_submission_is_marked_from_nbgraders_timestamp(workflow):
     """Does the gradebook keep the exchange's submission time (timestamp.txt) and count it late against the due date?"""
     submitted = workflow["course"] / "submitted" / workflow["student"] / ASSIGNMENT_ID / "timestamp.txt"
