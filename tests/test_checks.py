@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from nn_helpers.checks import (CheckFailed, check_close, check_gradient, check_shape, check_true,
+from nn_helpers.checks import (CheckFailed, all_equal, check_close, check_gradient, check_shape, check_true,
+                               constant_ratio, equals, matches, negated, offset_by, scaled_by, transposed,
                                GRADIENT_TOL, VALUE_TOL)
 
 
@@ -67,3 +68,76 @@ def test_check_true():
 def test_check_failed_is_an_assertion_error():
     """Is CheckFailed an AssertionError, so nbgrader and pytest count it as a failed test?"""
     assert issubclass(CheckFailed, AssertionError)
+
+
+def test_a_passing_check_prints_one_line_of_what_it_measured(capsys):
+    """Does each passing check print one line: its name and how close it came, never the values?"""
+    check_gradient("affine dw", np.array([1.0, 2.0]), np.array([1.0, 2.0 + 2e-9]))
+    check_close("loss", 3.25, 3.25)
+    check_close("scores", [1.5, 2.5], [1.5, 2.5])
+    check_shape("dx", np.zeros((4, 6)), (4, 6))
+    check_true("reg", True, "unused")
+    assert capsys.readouterr().out.splitlines() == [
+        "ok  affine dw: matches the numeric gradient (max relative error 5.0e-10, tolerance 1e-06)",
+        "ok  loss: matches the expected value (max relative error 0.0e+00, tolerance 1e-06)",
+        "ok  scores: matches the expected values (max relative error 0.0e+00, tolerance 1e-06)",
+        "ok  dx: shape (4, 6) as expected",
+        "ok  reg: ok"]
+
+
+def test_a_failing_check_prints_nothing(capsys):
+    """Does a failure say everything in its message, with no passing line before it?"""
+    with pytest.raises(CheckFailed):
+        check_close("loss", 3.0, 2.0)
+    with pytest.raises(CheckFailed):
+        check_shape("dx", np.zeros(3), (4,))
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("predicate, seen, expected", [
+    (scaled_by(2.0), [2.0, -4.0], [1.0, -2.0]),
+    (scaled_by(0.5), [0.5, -1.0], [1.0, -2.0]),
+    (negated(), [-1.0, 2.0], [1.0, -2.0]),
+    (transposed(), [[1.0, 3.0], [2.0, 4.0]], [[1.0, 2.0], [3.0, 4.0]]),
+    (constant_ratio(), [3.0, -6.0, 9.0], [1.0, -2.0, 3.0]),
+    (equals(0.25), 0.25, 0.5),
+    (offset_by([1.0, 1.0]), [2.0, 3.0], [1.0, 2.0]),
+    (all_equal(), [0.3, 0.3, 0.3], [0.1, 0.2, 0.3]),
+])
+def test_each_predicate_recognises_its_mistake(predicate, seen, expected):
+    """Does each predicate match the mistake it is named for?"""
+    assert predicate(np.asarray(seen, dtype=float), np.asarray(expected, dtype=float))
+
+
+@pytest.mark.parametrize("predicate, seen, expected", [
+    (scaled_by(2.0), [2.0, -4.1], [1.0, -2.0]),        # nearly twice: another mistake
+    (scaled_by(2.0), [0.0, 0.0], [0.0, 0.0]),          # zero is every multiple of zero
+    (negated(), [1.0, 2.0], [1.0, -2.0]),              # one sign flipped, not all
+    (transposed(), [[1.0, 2.0], [3.0, 4.0]], [[1.0, 2.0], [3.0, 5.0]]),
+    (constant_ratio(), [3.0, -6.0, 9.5], [1.0, -2.0, 3.0]),
+    (constant_ratio(), [1.0, -2.0, 3.0], [1.0, -2.0, 3.0]),   # a ratio of 1 is no mistake
+    (constant_ratio(), [3.0], [1.0]),                  # one value always has a constant ratio
+    (equals(0.25), 0.3, 0.5),
+    (offset_by([1.0, 1.0]), [2.0, 2.0], [1.0, 2.0]),
+    (all_equal(), [0.3, 0.3, 0.2], [0.1, 0.2, 0.3]),
+    (all_equal(), [0.3], [0.1]),
+])
+def test_each_predicate_rejects_what_is_not_its_mistake(predicate, seen, expected):
+    """Is a near miss, a single value or a degenerate input not taken for the mistake?"""
+    assert not predicate(np.asarray(seen, dtype=float), np.asarray(expected, dtype=float))
+
+
+def test_matches_is_loose_enough_for_numeric_gradients_and_strict_on_shapes():
+    """Do values a numeric estimate's error apart match, and arrays of other shapes never?"""
+    assert matches([1.0, 2.0], [1.0 + 1e-7, 2.0])
+    assert not matches([1.0, 2.0], [1.0, 2.01])
+    assert not matches(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+def test_a_predicate_names_the_cause_in_the_failure():
+    """Does a check name the cause whose predicate matches, and only that one?"""
+    causes = {"db averages over the examples: sum them": scaled_by(1 / 4),
+              "the sign is flipped": negated()}
+    with pytest.raises(CheckFailed) as failure:
+        check_gradient("db", [0.25, 0.5], [1.0, 2.0], likely_causes=causes)
+    assert str(failure.value).endswith("\n  Likely cause: db averages over the examples: sum them")

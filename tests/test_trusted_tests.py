@@ -37,6 +37,13 @@ def test_a_hidden_test_the_submission_never_saw_still_decides(trusted_grade):
     assert not trusted_grade(ANSWER.replace("return x * factor", "return x + factor"))["test_scale"].hidden
 
 
+def test_the_lines_passing_checks_print_stay_in_the_grader(trusted_grade, capfd):
+    """Do the checks' passing lines (the hidden part's too) go nowhere when the grader runs the tests?"""
+    assert trusted_grade(ANSWER)["test_scale"].passed
+    printed = capfd.readouterr()
+    assert "scale" not in printed.out + printed.err
+
+
 def test_a_name_a_broken_answer_cell_should_define_is_blamed_on_that_cell(trusted_grade):
     """Does a NameError of what an answer cell with a syntax error should define say so, at that cell and line?"""
     verdicts = trusted_grade(ANSWER.replace("    return x * factor", "return x * factor"))
