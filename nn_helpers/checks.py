@@ -11,7 +11,8 @@ Tolerances are relative errors as computed by `rel_error`:
 |a - b| / max(1e-8, |a| + |b|), element by element, worst element reported.
 
 The predicates at the end (`scaled_by`, `negated`, `transposed`, ...) recognise
-the usual shapes of a mistake; a test words each as the cause for its function:
+the usual shapes of a mistake (`has_shape` also a wrong shape); a test words each
+as the cause for its function:
     likely_causes={"db averages over the examples: sum them": scaled_by(1 / N)}
 """
 from __future__ import annotations
@@ -63,7 +64,7 @@ def check_true(name: str, condition: bool, explanation: str) -> None:
     _passed(name, "ok")
 
 
-def _require_shape(name: str, seen, expected_shape: tuple) -> None:
+def _require_shape(name: str, seen, expected_shape: tuple, likely_causes: LikelyCauses | None = None) -> None:
     if seen is None:
         raise CheckFailed(f"{name}: got None, expected an array of shape {tuple(expected_shape)}. "
                           "Did the function forget to return a value?")
@@ -74,14 +75,15 @@ def _require_shape(name: str, seen, expected_shape: tuple) -> None:
             hint = " It looks transposed: check the order of the operands in the matrix product."
         elif int(np.prod(shape)) == int(np.prod(expected_shape)):
             hint = " Same number of elements: a reshape is missing or reshapes to the wrong shape."
-        raise CheckFailed(f"{name}: expected shape {tuple(expected_shape)}, saw shape {shape}.{hint}")
+        raise CheckFailed(f"{name}: expected shape {tuple(expected_shape)}, saw shape {shape}.{hint}"
+                          + _causes(likely_causes, np.asarray(seen), np.zeros(expected_shape)))
 
 
 def _compare(name: str, seen, expected, tol: float, likely_causes: LikelyCauses | None,
              what: tuple[str, str]) -> float:
     """The worst relative error of `seen` against `expected`; raise CheckFailed above `tol`."""
     expected = np.asarray(expected, dtype=np.float64)
-    _require_shape(name, seen, expected.shape)
+    _require_shape(name, seen, expected.shape, likely_causes)
     seen = np.asarray(seen, dtype=np.float64)
     seen_label, expected_label = what
     if not np.all(np.isfinite(seen)):
@@ -175,6 +177,11 @@ def equals(value) -> Predicate:
 def offset_by(term) -> Predicate:
     """Seen is the expected value plus `term` (an extra term; a negated term is a missing one)."""
     return lambda seen, expected: matches(seen, np.asarray(expected) + np.asarray(term))
+
+
+def has_shape(shape: tuple) -> Predicate:
+    """Seen has this (wrong) shape, e.g. (N,) where (M,) was expected: a sum over the wrong axis."""
+    return lambda seen, _: np.shape(seen) == tuple(shape)
 
 
 def all_equal() -> Predicate:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from nn_helpers.checks import (CheckFailed, all_equal, check_close, check_gradient, check_shape, check_true,
-                               constant_ratio, equals, matches, negated, offset_by, scaled_by, transposed,
+                               constant_ratio, equals, has_shape, matches, negated, offset_by, scaled_by, transposed,
                                GRADIENT_TOL, VALUE_TOL)
 
 
@@ -103,6 +103,7 @@ def test_a_failing_check_prints_nothing(capsys):
     (equals(0.25), 0.25, 0.5),
     (offset_by([1.0, 1.0]), [2.0, 3.0], [1.0, 2.0]),
     (all_equal(), [0.3, 0.3, 0.3], [0.1, 0.2, 0.3]),
+    (has_shape((3,)), [1.0, 2.0, 3.0], [1.0, 2.0]),
 ])
 def test_each_predicate_recognises_its_mistake(predicate, seen, expected):
     """Does each predicate match the mistake it is named for?"""
@@ -121,6 +122,7 @@ def test_each_predicate_recognises_its_mistake(predicate, seen, expected):
     (offset_by([1.0, 1.0]), [2.0, 2.0], [1.0, 2.0]),
     (all_equal(), [0.3, 0.3, 0.2], [0.1, 0.2, 0.3]),
     (all_equal(), [0.3], [0.1]),
+    (has_shape((3,)), [1.0, 2.0], [1.0, 2.0]),
 ])
 def test_each_predicate_rejects_what_is_not_its_mistake(predicate, seen, expected):
     """Is a near miss, a single value or a degenerate input not taken for the mistake?"""
@@ -141,3 +143,12 @@ def test_a_predicate_names_the_cause_in_the_failure():
     with pytest.raises(CheckFailed) as failure:
         check_gradient("db", [0.25, 0.5], [1.0, 2.0], likely_causes=causes)
     assert str(failure.value).endswith("\n  Likely cause: db averages over the examples: sum them")
+
+
+def test_a_wrong_shape_names_the_cause_whose_predicate_matches():
+    """Is a shape mismatch explained by a test's cause for that shape, and by no value predicate?"""
+    causes = {"db sums over the examples (axis 0)": has_shape((10,)), "the sign is flipped": negated()}
+    with pytest.raises(CheckFailed) as failure:
+        check_gradient("db", np.ones(10), np.ones(5), likely_causes=causes)
+    assert str(failure.value) == ("db: expected shape (5,), saw shape (10,).\n"
+                                  "  Likely cause: db sums over the examples (axis 0)")
