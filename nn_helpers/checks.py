@@ -180,8 +180,8 @@ def offset_by(term) -> Predicate:
 
 
 def has_shape(shape: tuple) -> Predicate:
-    """Seen has this (wrong) shape, e.g. (N,) where (M,) was expected: a sum over the wrong axis."""
-    return lambda seen, _: np.shape(seen) == tuple(shape)
+    """Seen has this shape where another was expected, e.g. (N,) for (M,): a sum over the wrong axis."""
+    return lambda seen, expected: np.shape(seen) == tuple(shape) != np.shape(expected)
 
 
 def all_equal() -> Predicate:

@@ -4,7 +4,7 @@ The first tests check the judging on made-up results. The last ones grade the re
 adequacy class (reference, untouched release, every mutant): one case per student and
 part, graded on demand (the cases a run selects, e.g. with -k, are graded together in one
 parallel run per part). The quick part (marker `adequacy`) is in `make test`; the
-training part (marker `adequacy_training`, about ten minutes on two cores) is `make
+training part (marker `adequacy_training`, about forty minutes on two cores) is `make
 adequacy`. CI runs both: this is where it proves the assignment's tests adequate.
 """
 import os

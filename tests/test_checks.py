@@ -123,6 +123,7 @@ def test_each_predicate_recognises_its_mistake(predicate, seen, expected):
     (all_equal(), [0.3, 0.3, 0.2], [0.1, 0.2, 0.3]),
     (all_equal(), [0.3], [0.1]),
     (has_shape((3,)), [1.0, 2.0], [1.0, 2.0]),
+    (has_shape((2,)), [1.0, 2.0], [1.0, 3.0]),         # the shape expected: a wrong value is another mistake
 ])
 def test_each_predicate_rejects_what_is_not_its_mistake(predicate, seen, expected):
     """Is a near miss, a single value or a degenerate input not taken for the mistake?"""

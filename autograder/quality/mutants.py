@@ -54,6 +54,14 @@ _EPOCH_DECAY = "        for config in self.optim_configs.values():\n            
 _STEP_DECAY = "            next_config[\"learning_rate\"] *= self.lr_decay\n"
 _DECAY_IN_END_OF_EPOCH = _STEP_END + _END_OF_EPOCH_START + _EPOCH_DECAY
 _DECAY_IN_STEP = _STEP_END.replace("        ### END", _STEP_DECAY + "        ### END") + _END_OF_EPOCH_START
+# relu_on_scores makes the last layer a sandwich, forward and backward: one edit from the one call to the other.
+_LAST_LAYER_AFFINE = '''scores, scores_cache = affine_forward(hidden, W2, b2)
+        if y is None:
+            return scores
+        data_loss, dscores = softmax_loss(scores, y)
+        loss = data_loss + 0.5 * self.reg * (np.sum(W1 ** 2) + np.sum(W2 ** 2))
+        grads = {}
+        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, scores_cache)'''
 
 
 CATALOGUE = (
@@ -202,7 +210,8 @@ CATALOGUE = (
     Mutant("softmax_normalised_over_examples", "the softmax normalises over the examples (axis 0) instead of the classes",
            "2_layers.ipynb", "task_2_5_softmax_loss",
            "np.exp(shifted).sum(axis=1, keepdims=True)", "np.exp(shifted).sum(axis=0, keepdims=True)",
-           must_fail=("test_2_5_softmax_loss", "test_2_5_softmax_large_scores", "test_4_2_loss_known_values", "test_4_2_gradients"),
+           must_fail=("test_2_5_softmax_loss", "test_2_5_softmax_large_scores", "test_4_2_loss_known_values", "test_4_2_gradients",
+                      "test_6_1_overfit", "test_6_2_validation_accuracy", "test_7_2_saved_model"),
            cause="sum over its classes (axis 1), not over the examples"),
     Mutant("softmax_loss_wrong_class", "the loss takes log_probs[:, y], every example's probability of every label",
            "2_layers.ipynb", "task_2_5_softmax_loss",
@@ -230,12 +239,13 @@ CATALOGUE = (
     Mutant("affine_relu_backward_skips_relu", "the sandwich's backward sends dout straight into affine_backward",
            "4_two_layer_net.ipynb", "task_4_1_affine_relu",
            "affine_backward(relu_backward(dout, relu_cache), affine_cache)", "affine_backward(dout, affine_cache)",
-           must_fail=("test_4_1_affine_relu", "test_4_2_gradients"),
+           must_fail=("test_4_1_affine_relu", "test_4_2_gradients", "test_6_2_validation_accuracy", "test_7_2_saved_model"),
            cause="the gradient goes back through the ReLU first"),
     Mutant("relu_on_scores", "the last layer is an affine-ReLU sandwich too, so the scores are never negative",
            "4_two_layer_net.ipynb", "task_4_2_two_layer_net",
-           "scores, scores_cache = affine_forward(hidden, W2, b2)", "scores, scores_cache = affine_relu_forward(hidden, W2, b2)",
-           must_fail=("test_4_2_loss_known_values", "test_4_2_gradients"),
+           _LAST_LAYER_AFFINE, _LAST_LAYER_AFFINE.replace("affine_", "affine_relu_"),
+           must_fail=("test_4_2_loss_known_values", "test_4_2_gradients", "test_6_1_overfit",
+                      "test_6_2_validation_accuracy", "test_7_2_saved_model"),
            cause="with no ReLU after it: they may be negative"),
     Mutant("reg_on_biases_in_loss", "the loss's penalty includes the squared biases",
            "4_two_layer_net.ipynb", "task_4_2_two_layer_net",
@@ -253,7 +263,9 @@ CATALOGUE = (
            "        grads[\"W1\"] += self.reg * W1\n        grads[\"W2\"] += self.reg * W2\n",
            "        grads[\"W1\"] += 2 * self.reg * W1\n        grads[\"W2\"] += 2 * self.reg * W2\n",
            must_fail=("test_4_2_gradients",),
-           cause="the regularization gradient is reg * W, not 2 * reg * W"),
+           cause="the regularization gradient is reg * W, not 2 * reg * W",
+           # trained with twice the penalty's gradient, the saved model lands at 0.521 against a threshold of 0.52
+           may_fail=("test_7_2_saved_model",)),
     Mutant("momentum_wrong_sign", "the momentum update adds the gradient",
            "5_solver.ipynb", "task_5_1_update_rules",
            "v = config[\"momentum\"] * v - config[\"learning_rate\"] * dw",
