@@ -20,6 +20,7 @@ import jinja2
 
 from .course import ASSIGNMENT_ID, add_course_arguments
 from .manual import with_manual_grades
+from .roster import with_names
 from .results import SubmissionResult, require_results
 
 _HEAD = """<!DOCTYPE html>
@@ -34,7 +35,7 @@ _HEAD = """<!DOCTYPE html>
  pre { white-space: pre-wrap; margin: 0; }
 </style></head><body>
 """
-_STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.student }}</h1>
+_STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.who }}</h1>
 <p><strong>Total: {{ points(r.score) }} / {{ points(r.max_score) }}</strong>{% if r.pending %}
  ({{ points(r.pending) }} points of questions graded by hand still pending){% endif %}</p>
 {% if r.failures %}
@@ -68,7 +69,7 @@ _INDEX = _HEAD + """<h1>{{ assignment }}: feedback</h1>
 <table>
 <tr><th>student</th><th>score</th><th>status</th></tr>
 {% for r in results %}
-<tr><td><a href="{{ link(r.student) }}">{{ r.student }}</a></td>
+<tr><td><a href="{{ link(r.student) }}">{{ r.who }}</a></td>
 <td>{{ points(r.score) }} / {{ points(r.max_score) }}{% if r.pending %} ({{ points(r.pending) }} pending){% endif %}</td>
 <td>{{ r.status }}</td></tr>
 {% endfor %}
@@ -95,7 +96,7 @@ def page_name(student: str) -> str:
 
 def render_student(result: SubmissionResult) -> str:
     """The feedback page of one submission."""
-    return _STUDENT_PAGE.render(title=f"{result.assignment}: {result.student}", r=result)
+    return _STUDENT_PAGE.render(title=f"{result.assignment}: {result.who}", r=result)
 
 
 def render_index(results: list[SubmissionResult], assignment: str) -> str:
@@ -109,7 +110,8 @@ def write_feedback(course_root: Path, assignment: str = ASSIGNMENT_ID, output: P
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results, and
     ValueError when a student's page would be overwritten by the index.
     """
-    results = with_manual_grades(require_results(course_root, assignment), course_root, assignment)
+    results = with_names(with_manual_grades(require_results(course_root, assignment), course_root, assignment),
+                         course_root)
     if any(page_name(r.student) == "index.html" for r in results):
         raise ValueError("A student is named 'index': their page would be overwritten by index.html. "
                          "Rename the folder submitted/index/ (nbgrader student ids are folder names).")

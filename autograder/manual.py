@@ -15,6 +15,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nn_helpers.cells import grade_id, is_answer, is_graded
 
 from .course import SOURCE_DIR
+from .gradebook_url import course_db_url, gradebook_exists
 from .results import ManualGrade, SubmissionResult
 
 
@@ -29,19 +30,19 @@ def with_manual_grades(results: list[SubmissionResult], course_root: Path, assig
     """The results, each with the course's questions graded by hand and the points the gradebook
     gives them (None while pending). Without a gradebook every question is pending."""
     questions = manual_questions(Path(course_root) / SOURCE_DIR / assignment)
-    database = Path(course_root) / "gradebook.db"
-    scores = _manual_scores(database, assignment, questions, [r.student for r in results]) \
-        if questions and database.exists() else {}
+    db_url = course_db_url(course_root)   # SQLite or a server database, as nbgrader_config.py says
+    scores = _manual_scores(db_url, assignment, questions, [r.student for r in results]) \
+        if questions and gradebook_exists(db_url) else {}
     for result in results:
         result.manual = [ManualGrade(notebook, question, points, scores.get((result.student, notebook, question)))
                          for notebook, question, points in questions]
     return results
 
 
-def _manual_scores(database: Path, assignment: str, questions, students) -> dict:
+def _manual_scores(db_url: str, assignment: str, questions, students) -> dict:
     """(student, notebook, grade_id) -> the points an instructor gave (absent while pending)."""
     scores = {}
-    with Gradebook(f"sqlite:///{database}") as gradebook:
+    with Gradebook(db_url) as gradebook:
         for student in students:
             for notebook, question, _ in questions:
                 try:

@@ -79,6 +79,12 @@ class SubmissionResult:
     seconds: float = 0.0
     flags: list[Flag] = field(default_factory=list)
     manual: list[ManualGrade] = field(default_factory=list)   # filled from the gradebook when reported
+    name: str = ""                          # the roster's "First Last", filled when reported (roster.py)
+
+    @property
+    def who(self) -> str:
+        """The student as people read it: 'Ada Lovelace (ada)', or the id alone without a name."""
+        return f"{self.name} ({self.student})" if self.name else self.student
 
     @property
     def score(self) -> float:
@@ -131,7 +137,7 @@ class SubmissionResult:
                           for t in record["tests"]],
                    failures=[Failure(**f) for f in record["failures"]],
                    flags=[Flag(**t) for t in record.get("flags", record.get("tampering", []))],
-                   manual=[ManualGrade(**m) for m in record.get("manual", [])])
+                   manual=[ManualGrade(**m) for m in record.get("manual", [])], name=record.get("name", ""))
 
 
 def status_counts(results: list["SubmissionResult"]) -> dict[str, int]:

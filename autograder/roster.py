@@ -10,6 +10,15 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from .gradebook_url import course_directory, gradebook_exists
+from .results import SubmissionResult
+
+
+def with_names(results: list[SubmissionResult], course_root: Path) -> list[SubmissionResult]:
+    """The results, each with its student's name from the roster (left empty where it has none)."""
+    names = roster_names(course_root)
+    for result in results:
+        result.name = names.get(result.student, "")
+    return results
 
 
 def roster_names(course_root: Path) -> dict[str, str]:
