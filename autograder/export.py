@@ -24,7 +24,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, add_course_arguments
 from .gradebook_url import gradebook_exists
-from .manual import with_manual_grades
+from .manual import with_gradebook_grades
 from .roster import with_names
 from .results import ManualGrade, SubmissionResult, require_results, status_counts
 
@@ -51,13 +51,15 @@ def results_record(results: list[SubmissionResult], assignment: str) -> dict:
 
 def gradescope_record(result: SubmissionResult) -> dict:
     """One submission in Gradescope's autograder results.json format (one entry per test cell)."""
-    output = f"Not graded normally ({result.status}): {result.reason}" if result.failures else ""
+    lines = [result.lateness] if result.lateness else []
+    if result.failures:
+        lines.append(f"Not graded normally ({result.status}): {result.reason}")
     if result.flags:
-        output += ("\n" if output else "") + f"Flagged for review: {result.flagged}"
+        lines.append(f"Flagged for review: {result.flagged}")
     return {
         "score": result.score,
         "execution_time": round(result.seconds),
-        "output": output,
+        "output": "\n".join(lines),
         "output_format": "text",
         "visibility": "visible",
         "tests": [{"name": f"{t.grade_id}: {t.description}" if t.description else t.grade_id,
@@ -108,7 +110,7 @@ def export(course_root: Path, assignment: str = ASSIGNMENT_ID, output: Path | No
 
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results.
     """
-    results = with_names(with_manual_grades(require_results(course_root, assignment), course_root, assignment),
+    results = with_names(with_gradebook_grades(require_results(course_root, assignment), course_root, assignment),
                          course_root)
     output = Path(output) if output else default_output(course_root, assignment)
     return {"csv": export_csv(course_root, assignment, output / "grades.csv"),

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import jinja2
 
 from .course import ASSIGNMENT_ID, add_course_arguments
-from .manual import with_manual_grades
+from .manual import with_gradebook_grades
 from .roster import with_names
 from .results import SubmissionResult, require_results
 
@@ -38,6 +38,7 @@ _HEAD = """<!DOCTYPE html>
 _STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.who }}</h1>
 <p><strong>Total: {{ points(r.score) }} / {{ points(r.max_score) }}</strong>{% if r.pending %}
  ({{ points(r.pending) }} points of questions graded by hand still pending){% endif %}</p>
+{% if r.lateness %}<p>{{ r.lateness }}</p>{% endif %}
 {% if r.failures %}
 <div class="problem"><p><strong>Your submission could not be graded normally ({{ r.status }}).</strong></p>
 <ul>{% for f in r.failures %}<li>{{ f.kind }}{% if f.notebook %} in {{ f.notebook }}{% endif %}: {{ f.detail }}</li>
@@ -110,7 +111,7 @@ def write_feedback(course_root: Path, assignment: str = ASSIGNMENT_ID, output: P
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results, and
     ValueError when a student's page would be overwritten by the index.
     """
-    results = with_names(with_manual_grades(require_results(course_root, assignment), course_root, assignment),
+    results = with_names(with_gradebook_grades(require_results(course_root, assignment), course_root, assignment),
                          course_root)
     if any(page_name(r.student) == "index.html" for r in results):
         raise ValueError("A student is named 'index': their page would be overwritten by index.html. "

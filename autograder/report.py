@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .course import ASSIGNMENT_ID, add_course_arguments
-from .manual import with_manual_grades
+from .manual import with_gradebook_grades
 from .roster import with_names
 from .results import SubmissionResult, require_results, status_counts
 
@@ -45,7 +45,9 @@ def truncate(text: str, width: int = REASON_WIDTH) -> str:
 
 def total(result: SubmissionResult) -> str:
     """The gradebook's total, e.g. '60/77 (8 pending)': questions graded by hand count once graded."""
-    return f"{result.score:g}/{result.max_score:g}" + (f" ({result.pending:g} pending)" if result.pending else "")
+    notes = [f"{result.pending:g} pending"] * bool(result.pending) + [f"{result.late_penalty:g} off late"] * bool(
+        result.late_penalty)
+    return f"{result.score:g}/{result.max_score:g}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def test_stats(results: list[SubmissionResult]) -> list[dict]:
@@ -117,7 +119,7 @@ def report(course_root: Path, assignment: str = ASSIGNMENT_ID, output: Path | No
 
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results.
     """
-    results = with_names(with_manual_grades(require_results(course_root, assignment), course_root, assignment),
+    results = with_names(with_gradebook_grades(require_results(course_root, assignment), course_root, assignment),
                          course_root)
     output = Path(output) if output else default_output(course_root, assignment)
     output.mkdir(parents=True, exist_ok=True)
