@@ -5,17 +5,15 @@
 Each round grades two fresh copies of the demo's course and class (autograder/demo.py:
 the reference, the untouched release, three seeded bugs, a notebook that loops forever,
 one that exhausts memory, a corrupt one), first without the sandbox, then with it, in
-one process run on this machine (alternating which goes first, round by round). Prints
-the wall time of each, the median seconds per submission in its worker, the CPU seconds
-of the whole grading (every process it started, from the kernel's accounting of waited-for
-children: on a shared machine this is the measure other jobs disturb least) and the
-ratios (sandbox on / off). Needs bubblewrap (the sandbox).
+one process run on this machine (alternating which goes first, round by round, so that a
+change in the machine's other load does not always fall on the same setting). Prints the
+wall time of each, the median seconds per submission in its worker, the load average,
+and the ratios (sandbox on / off). Run it on an otherwise idle machine. Needs bubblewrap.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -30,23 +28,16 @@ from autograder.grading.submission import Limits  # noqa: E402
 from autograder.grade import grade  # noqa: E402
 
 
-def children_cpu_seconds() -> float:
-    """User and system CPU seconds of every finished process this one started, and theirs."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def grade_demo_class(folder: Path, sandbox: bool, workers: int | None) -> tuple[float, float, float, dict[str, float]]:
-    """Wall seconds to grade the demo class, the median worker seconds, the CPU seconds of the
-    grading processes, and each student's score."""
+def grade_demo_class(folder: Path, sandbox: bool, workers: int | None) -> tuple[float, float, dict[str, float]]:
+    """Wall seconds to grade the demo class, the median worker seconds, and each student's score."""
     copy_course(folder, ROOT)
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], folder)
     build_class(folder)
-    start, cpu = time.perf_counter(), children_cpu_seconds()
+    start = time.perf_counter()
     results = grade(folder, ASSIGNMENT_ID, Limits(cpu_seconds=DEMO_TIMEOUT, sandbox=sandbox), workers,
                     progress=False, first=GRADING_ORDER)
-    wall, cpu = time.perf_counter() - start, children_cpu_seconds() - cpu   # the pool's workers have ended
-    return wall, statistics.median(r.seconds for r in results), cpu, {r.student: r.score for r in results}
+    wall = time.perf_counter() - start
+    return wall, statistics.median(r.seconds for r in results), {r.student: r.score for r in results}
 
 
 def main() -> int:
@@ -54,19 +45,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
     args = parser.parse_args()
-    walls, medians, cpus = {False: [], True: []}, {False: [], True: []}, {False: [], True: []}
+    walls, medians = {False: [], True: []}, {False: [], True: []}
     with tempfile.TemporaryDirectory(prefix="sandbox-benchmark-") as scratch:
         for round_ in range(args.rounds):
             scores = {}
             for sandbox in (False, True) if round_ % 2 == 0 else (True, False):
-                wall, median, cpu, scores[sandbox] = grade_demo_class(Path(scratch) / f"{round_}-{sandbox}",
-                                                                      sandbox, args.workers)
+                wall, median, scores[sandbox] = grade_demo_class(Path(scratch) / f"{round_}-{sandbox}", sandbox,
+                                                                 args.workers)
                 walls[sandbox].append(wall)
                 medians[sandbox].append(median)
-                cpus[sandbox].append(cpu)
                 print(f"round {round_ + 1}, sandbox {'on ' if sandbox else 'off'}: {wall:6.1f} s wall, "
-                      f"median {median:5.1f} s per submission, {cpu:7.1f} CPU s in all, "
-                      f"load average {os.getloadavg()[0]:.1f}", flush=True)
+                      f"median {median:5.1f} s per submission, load average {os.getloadavg()[0]:.1f}", flush=True)
             differing = {s: (scores[False][s], scores[True].get(s)) for s in scores[False]
                          if scores[False][s] != scores[True].get(s)}
             print(f"  scores that differ between off and on: {differing or 'none'}")
@@ -75,8 +64,6 @@ def main() -> int:
     print(f"wall time: off {off:.1f} s, on {on:.1f} s, ratio on/off {on / off:.3f}")
     m_off, m_on = statistics.median(medians[False]), statistics.median(medians[True])
     print(f"median per submission: off {m_off:.1f} s, on {m_on:.1f} s, ratio on/off {m_on / m_off:.3f}")
-    c_off, c_on = statistics.median(cpus[False]), statistics.median(cpus[True])
-    print(f"CPU time of the grading: off {c_off:.1f} s, on {c_on:.1f} s, ratio on/off {c_on / c_off:.3f}")
     return 0
 
 
