@@ -79,6 +79,7 @@ class SubmissionResult:
     seconds: float = 0.0
     flags: list[Flag] = field(default_factory=list)
     manual: list[ManualGrade] = field(default_factory=list)   # filled from the gradebook when reported
+    reused: list[str] = field(default_factory=list)   # notebooks whose last outcome was reused (code unchanged)
 
     @property
     def score(self) -> float:
@@ -131,7 +132,8 @@ class SubmissionResult:
                           for t in record["tests"]],
                    failures=[Failure(**f) for f in record["failures"]],
                    flags=[Flag(**t) for t in record.get("flags", record.get("tampering", []))],
-                   manual=[ManualGrade(**m) for m in record.get("manual", [])])
+                   manual=[ManualGrade(**m) for m in record.get("manual", [])],
+                   reused=list(record.get("reused", [])))
 
 
 def status_counts(results: list["SubmissionResult"]) -> dict[str, int]:
