@@ -166,6 +166,16 @@ def crashed_execution(course_root: Path, assignment: str, student: str, submissi
     return Execution(SubmissionResult(student, assignment, identity, tests, crash), {})
 
 
+def reuse_summary(regraded: list[SubmissionResult]) -> str:
+    """How many notebooks of the submissions graded in this run were reused ('' when none were graded)."""
+    if not regraded:
+        return ""
+    notebooks = sum(len({t.notebook for t in r.tests}) for r in regraded)
+    reused = sum(len(r.reused) for r in regraded)
+    unchanged = f"; their code unchanged, reused {reused} of {notebooks} notebooks" if reused else ""
+    return f"{len(regraded)} of them graded in this run{unchanged}."
+
+
 def add_arguments(parser) -> None:
     defaults = Limits()
     add_course_arguments(parser)
@@ -194,6 +204,7 @@ def add_arguments(parser) -> None:
 def command(args) -> int:
     limits = Limits(cpu_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), sandbox=not args.no_sandbox,
                     test_seconds=args.test_timeout, trusted_seconds=args.trusted_timeout)
+    before = {r.student: r.to_dict() for r in load_results(Path(args.course).resolve(), args.assignment)}
     try:
         results = grade(Path(args.course), args.assignment, limits, args.workers, args.scheduler, args.force,
                         progress=not args.no_progress)
@@ -205,6 +216,8 @@ def command(args) -> int:
         return 1
     problems = [r for r in results if r.status != "graded"]
     print(f"Graded {len(results)} submissions; {len(problems)} could not run normally.")
+    if summary := reuse_summary([r for r in results if before.get(r.student) != r.to_dict()]):
+        print(summary)
     for result in problems:
         print(f"  {result.student}: {result.status}: {result.reason}")
     return 0

@@ -16,8 +16,8 @@ from nbgrader.api import Gradebook
 
 from autograder.course import ROOT
 from autograder.grading.submission import Limits
-from autograder.grade import find_submissions, grade, gradebook_template
-from autograder.results import load_results, results_dir
+from autograder.grade import find_submissions, grade, gradebook_template, reuse_summary
+from autograder.results import SubmissionResult, TestResult as Result, load_results, results_dir  # Result: not a test class
 from conftest import CRASHED, record_crashed_worker
 from course_fixtures import ANSWER, ASSIGNMENT, BODIES, EXPECTED_SCORE, EXPECTED_STATUS, INDEPENDENT_NOTEBOOK, \
     LOADER_CLASS, LOADER_NOTEBOOK, NOTEBOOK, TAMPERED, edit_answer, make_class, make_course, submit, submit_all
@@ -411,3 +411,13 @@ def test_a_result_of_a_grader_fault_or_a_corrupt_record_of_outcomes_reuses_nothi
     edit_answer(folder, LOADER_NOTEBOOK, "# and again")
     assert [(r.score, r.status, r.reused) for r in grade_three(course)] == [(7.0, "graded", [])]
 
+
+def test_the_summary_says_how_many_notebooks_were_reused():
+    """Does the command's summary say how many notebooks of this run's submissions were reused, and nothing when
+    no submission was graded?"""
+    tests = [Result(f"{n}.ipynb", "test_a", "", 1.0, 1.0, True) for n in range(1, 8)]
+    regraded = [SubmissionResult("ann", "toy", "f", tests, reused=[f"{n}.ipynb" for n in range(1, 7)]),
+                SubmissionResult("ben", "toy", "f", tests)]
+    assert reuse_summary(regraded) == "2 of them graded in this run; their code unchanged, reused 6 of 14 notebooks."
+    assert reuse_summary(regraded[1:]) == "1 of them graded in this run."
+    assert reuse_summary([]) == ""
