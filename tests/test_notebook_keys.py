@@ -83,7 +83,8 @@ def test_a_key_changes_with_the_notebook_and_the_code_it_loads_only(tmp_path):
 
 
 def test_the_context_holds_every_file_but_the_names_left_out(tmp_path):
-    """Does the context change with any file of its folders (but the names left out), its single files and its words?"""
+    """Does the context change with any file of its folders (but the names left out and Jupyter's checkpoints), its
+    single files and its words?"""
     release, submitted, config = tmp_path / "release", tmp_path / "submitted", tmp_path / "nbgrader_config.py"
     for folder in (release, submitted):
         folder.mkdir()
@@ -94,6 +95,8 @@ def test_the_context_holds_every_file_but_the_names_left_out(tmp_path):
         return context_key({release: set(), submitted: {"a.ipynb", "timestamp.txt"}}, [config], words)
 
     first = key()
+    (submitted / ".ipynb_checkpoints").mkdir()
+    (submitted / ".ipynb_checkpoints" / "a-checkpoint.ipynb").write_text("{}")
     (submitted / "a.ipynb").write_text('{"edited": 1}')
     (submitted / "timestamp.txt").write_text("2026-11-20")
     assert key() == first

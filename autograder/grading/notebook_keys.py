@@ -11,9 +11,10 @@ A notebook's outcome (its executed copy, its test results, its flags) depends on
 - the grading context (`context_key`): the release, the reference notebooks, the course's
   config, the limits, the kit's code and Python, the submission's other files.
 
-Notebooks pass files to each other only through the folder they run in: notebooks whose
-code names the same file (a saved model, say) are run together (`run_together`), and a
-notebook that runs names no later notebook that does not (`must_run`).
+Notebooks pass files to each other through the folder they run in: notebooks whose code
+names the same file (a saved model, say) run together (`run_together`), and a notebook that
+runs takes along the later notebooks it names (`must_run`: in a full run they are not there
+yet when it runs).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ LOADER = "load_from_notebook"
 # nbgrader's own files in a submission folder: when it was submitted, not what it does.
 BOOKKEEPING = {"timestamp.txt", "submission_secret.txt"}
 KEPT_METADATA = ("nbgrader", "tags")   # what decides what a cell is; the rest is the editor's (scroll, timings)
+EDITOR_FILES = {".ipynb_checkpoints", "__pycache__"}   # what Jupyter and Python leave beside the files
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def context_key(folders: dict[Path, set[str]], files: list[Path], extra: str) ->
     for folder, skip in folders.items():
         digest.update(b"folder\0")
         for path in sorted(Path(folder).rglob("*")):
-            if path.is_file() and not path.is_symlink() and path.name not in skip and "__pycache__" not in path.parts:
+            if path.is_file() and not path.is_symlink() and path.name not in skip and not EDITOR_FILES & set(path.parts):
                 _add_file(digest, path, path.relative_to(folder).as_posix())
     for path in files:
         _add_file(digest, Path(path), Path(path).name)
