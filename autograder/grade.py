@@ -166,13 +166,13 @@ def crashed_execution(course_root: Path, assignment: str, student: str, submissi
     return Execution(SubmissionResult(student, assignment, identity, tests, crash), {})
 
 
-def reuse_summary(regraded: list[SubmissionResult]) -> str:
-    """How many notebooks of the submissions graded in this run were reused ('' when none were graded)."""
+def reuse_summary(regraded: list[SubmissionResult], notebooks: int) -> str:
+    """How many notebooks (of `notebooks` per submission) of the submissions graded in this run were reused
+    ('' when none was graded)."""
     if not regraded:
         return ""
-    notebooks = sum(len({t.notebook for t in r.tests}) for r in regraded)
     reused = sum(len(r.reused) for r in regraded)
-    unchanged = f"; their code unchanged, reused {reused} of {notebooks} notebooks" if reused else ""
+    unchanged = f"; their code unchanged, reused {reused} of {notebooks * len(regraded)} notebooks" if reused else ""
     return f"{len(regraded)} of them graded in this run{unchanged}."
 
 
@@ -216,7 +216,8 @@ def command(args) -> int:
         return 1
     problems = [r for r in results if r.status != "graded"]
     print(f"Graded {len(results)} submissions; {len(problems)} could not run normally.")
-    if summary := reuse_summary([r for r in results if before.get(r.student) != r.to_dict()]):
+    notebooks = len(list((Path(args.course).resolve() / SOURCE_DIR / args.assignment).glob("*.ipynb")))
+    if summary := reuse_summary([r for r in results if before.get(r.student) != r.to_dict()], notebooks):
         print(summary)
     for result in problems:
         print(f"  {result.student}: {result.status}: {result.reason}")

@@ -415,9 +415,9 @@ def test_a_result_of_a_grader_fault_or_a_corrupt_record_of_outcomes_reuses_nothi
 def test_the_summary_says_how_many_notebooks_were_reused():
     """Does the command's summary say how many notebooks of this run's submissions were reused, and nothing when
     no submission was graded?"""
-    tests = [Result(f"{n}.ipynb", "test_a", "", 1.0, 1.0, True) for n in range(1, 8)]
+    tests = [Result(f"{n}.ipynb", "test_a", "", 1.0, 1.0, True) for n in range(1, 7)]   # one has no test
     regraded = [SubmissionResult("ann", "toy", "f", tests, reused=[f"{n}.ipynb" for n in range(1, 7)]),
                 SubmissionResult("ben", "toy", "f", tests)]
-    assert reuse_summary(regraded) == "2 of them graded in this run; their code unchanged, reused 6 of 14 notebooks."
-    assert reuse_summary(regraded[1:]) == "1 of them graded in this run."
-    assert reuse_summary([]) == ""
+    assert reuse_summary(regraded, 7) == "2 of them graded in this run; their code unchanged, reused 6 of 14 notebooks."
+    assert reuse_summary(regraded[1:], 7) == "1 of them graded in this run."
+    assert reuse_summary([], 7) == ""
