@@ -82,6 +82,7 @@ class SubmissionResult:
     name: str = ""                          # the roster's "First Last", filled when reported (roster.py)
     seconds_late: float = 0.0               # after the due date, by nbgrader's timestamp (filled when reported)
     late_penalty: float = 0.0               # points the course's late policy takes off (filled when reported)
+    reused: list[str] = field(default_factory=list)   # notebooks whose last outcome was reused (code unchanged)
 
     @property
     def who(self) -> str:
@@ -158,7 +159,8 @@ class SubmissionResult:
                    failures=[Failure(**f) for f in record["failures"]],
                    flags=[Flag(**t) for t in record.get("flags", record.get("tampering", []))],
                    manual=[ManualGrade(**m) for m in record.get("manual", [])], name=record.get("name", ""),
-                   seconds_late=record.get("seconds_late", 0.0), late_penalty=record.get("late_penalty", 0.0))
+                   seconds_late=record.get("seconds_late", 0.0), late_penalty=record.get("late_penalty", 0.0),
+                   reused=list(record.get("reused", [])))
 
 
 def status_counts(results: list["SubmissionResult"]) -> dict[str, int]:
