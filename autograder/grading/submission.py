@@ -206,8 +206,9 @@ def _executed_notebooks(autograded: Path, limit: int, names: set[str] | None = N
     """Name -> JSON text of every executed notebook nbgrader left (regular files up to `limit` bytes),
     or of the `names` only (the others there were placed for them to load from).
 
-    nbgrader copies every notebook into autograded/ before executing them one by one: after a
-    kill, the copies not yet executed are there too, and a test cell without output would pass.
+    A notebook there may not have been executed (a kill mid-run, or a reused notebook placed
+    there for others to load from): only fully executed ones are read, since a test cell
+    without output would pass.
     The folder is where the student's code ran: a link or a pipe there is never read.
     """
     notebooks, failures = {}, []
