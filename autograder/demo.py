@@ -18,10 +18,8 @@ from .grading.submission import Limits
 from .export import export
 from .feedback import write_feedback
 from .grade import grade
-from .manual import with_gradebook_grades
 from .report import report
-from .results import load_results
-from .roster import with_names
+from .roster import reported_results
 from .quality.mutants import BY_NAME, Mutant, write_mutant, write_reference
 
 BUGGY = ("dw_not_transposed", "affine_no_reshape", "db_wrong_axis")
@@ -89,10 +87,10 @@ def run_demo(output: Path | None = None, workers: int | None = None, timeout: fl
     text, charts = report(course, ASSIGNMENT_ID)
     print("6. report:\n" + text)
     print(f"Charts: {', '.join(str(path) for path in charts)}")
-    results = with_names(with_gradebook_grades(load_results(course, ASSIGNMENT_ID), course, ASSIGNMENT_ID), course)
+    results = reported_results(course, ASSIGNMENT_ID)
     differ = disagreements(results, written, pages, text)
-    print(f"7. one total everywhere: the feedback pages, the report, grades.csv (formgrader's gradebook), "
-          f"results.json and the Gradescope files " + (f"disagree for {len(differ)} students:" if differ else
+    print("7. one total everywhere: the feedback pages, the report, grades.csv (formgrader's gradebook), "
+          "results.json and the Gradescope files " + (f"disagree for {len(differ)} students:" if differ else
                                                         f"agree for all {len(results)} students"))
     for line in differ:
         print(f"     {line}")

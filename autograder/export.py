@@ -24,9 +24,8 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, add_course_arguments
 from .gradebook_url import gradebook_exists
-from .manual import with_gradebook_grades
-from .roster import with_names
-from .results import ManualGrade, SubmissionResult, require_results, status_counts
+from .roster import reported_results
+from .results import ManualGrade, SubmissionResult, status_counts
 
 
 def default_output(course_root: Path, assignment: str) -> Path:
@@ -110,8 +109,7 @@ def export(course_root: Path, assignment: str = ASSIGNMENT_ID, output: Path | No
 
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results.
     """
-    results = with_names(with_gradebook_grades(require_results(course_root, assignment), course_root, assignment),
-                         course_root)
+    results = reported_results(course_root, assignment)
     output = Path(output) if output else default_output(course_root, assignment)
     return {"csv": export_csv(course_root, assignment, output / "grades.csv"),
             "results": _write_json(output / "results.json", results_record(results, assignment)),

@@ -19,9 +19,8 @@ from urllib.parse import quote
 import jinja2
 
 from .course import ASSIGNMENT_ID, add_course_arguments
-from .manual import with_gradebook_grades
-from .roster import with_names
-from .results import SubmissionResult, require_results
+from .roster import reported_results
+from .results import SubmissionResult
 
 _HEAD = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -111,8 +110,7 @@ def write_feedback(course_root: Path, assignment: str = ASSIGNMENT_ID, output: P
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results, and
     ValueError when a student's page would be overwritten by the index.
     """
-    results = with_names(with_gradebook_grades(require_results(course_root, assignment), course_root, assignment),
-                         course_root)
+    results = reported_results(course_root, assignment)
     if any(page_name(r.student) == "index.html" for r in results):
         raise ValueError("A student is named 'index': their page would be overwritten by index.html. "
                          "Rename the folder submitted/index/ (nbgrader student ids are folder names).")

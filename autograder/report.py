@@ -18,9 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .course import ASSIGNMENT_ID, add_course_arguments
-from .manual import with_gradebook_grades
-from .roster import with_names
-from .results import SubmissionResult, require_results, status_counts
+from .roster import reported_results
+from .results import SubmissionResult, status_counts
 
 REASON_WIDTH = 110  # characters of a failure reason shown in the student table (cells are named in full)
 
@@ -119,8 +118,7 @@ def report(course_root: Path, assignment: str = ASSIGNMENT_ID, output: Path | No
 
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results.
     """
-    results = with_names(with_gradebook_grades(require_results(course_root, assignment), course_root, assignment),
-                         course_root)
+    results = reported_results(course_root, assignment)
     output = Path(output) if output else default_output(course_root, assignment)
     output.mkdir(parents=True, exist_ok=True)
     charts = [plot_grades(results, output / "grades.png"), plot_pass_rates(results, output / "pass_rate.png")]
