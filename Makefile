@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # so `make demo` or `make test` alone set up a fresh clone (and again after the pins change).
 SETUP_DONE := $(VENV)/.setup-done
 
-.PHONY: setup test test-fast adequacy demo release check-release validate grade export feedback report gradescope lab formgrader benchmark benchmark-sandbox clean
+.PHONY: setup test test-fast adequacy demo release check-release validate grade export feedback report gradescope lab formgrader benchmark benchmark-sandbox benchmark-incremental clean
 
 setup:          ## create .venv, install the pinned packages, fetch and verify CIFAR-10
 	bash setup.sh
@@ -62,6 +62,9 @@ benchmark: $(SETUP_DONE)      ## serial nbgrader autograde against `grade` on 20
 
 benchmark-sandbox: $(SETUP_DONE) ## grade the demo class with the sandbox off, then on (about 8 minutes)
 	$(PYTHON) benchmarks/sandbox_overhead.py
+
+benchmark-incremental: $(SETUP_DONE) ## grade the reference, edit one answer cell of notebook 7, regrade (about 9 minutes)
+	$(PYTHON) benchmarks/incremental_regrade.py
 
 clean:          ## remove caches and nbgrader's scratch files (keeps .venv and the dataset)
 	rm -rf .pytest_cache .hypothesis gradebook.db grading exports feedback_html reports

@@ -13,11 +13,13 @@ import time
 from pathlib import Path
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, ROOT, copy_course, release_notebooks, run_nbgrader, source_notebooks
+from .agreement import disagreements
 from .grading.submission import Limits
 from .export import export
 from .feedback import write_feedback
 from .grade import grade
 from .report import report
+from .roster import reported_results
 from .quality.mutants import BY_NAME, Mutant, write_mutant, write_reference
 
 BUGGY = ("dw_not_transposed", "affine_no_reshape", "db_wrong_axis")
@@ -85,8 +87,21 @@ def run_demo(output: Path | None = None, workers: int | None = None, timeout: fl
     text, charts = report(course, ASSIGNMENT_ID)
     print("6. report:\n" + text)
     print(f"Charts: {', '.join(str(path) for path in charts)}")
+    results = reported_results(course, ASSIGNMENT_ID)
+    differ = disagreements(results, written, pages, text)
+    print("7. one total everywhere: the feedback pages, the report, grades.csv (formgrader's gradebook), "
+          "results.json and the Gradescope files " + (f"disagree for {len(differ)} students:" if differ else
+                                                        f"agree for all {len(results)} students"))
+    for line in differ:
+        print(f"     {line}")
     print(f"Done in {time.perf_counter() - start:.0f} s. Everything is under {course}")
+    if differ:
+        raise TotalsDisagree(f"{len(differ)} students' totals differ between the outputs (listed above)")
     return course
+
+
+class TotalsDisagree(RuntimeError):
+    """The outputs the demo wrote do not agree on some student's total."""
 
 
 def add_arguments(parser) -> None:
@@ -97,5 +112,9 @@ def add_arguments(parser) -> None:
 
 
 def command(args) -> int:
-    run_demo(args.output, args.workers, args.timeout)
+    try:
+        run_demo(args.output, args.workers, args.timeout)
+    except TotalsDisagree as error:
+        print(error)
+        return 1
     return 0

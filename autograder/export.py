@@ -23,8 +23,9 @@ from nbgrader.plugins import CsvExportPlugin
 from traitlets.config.loader import PyFileConfigLoader
 
 from .course import ASSIGNMENT_ID, CONFIG_FILE, add_course_arguments
-from .manual import with_manual_grades
-from .results import ManualGrade, SubmissionResult, require_results, status_counts
+from .gradebook_url import gradebook_exists
+from .roster import reported_results
+from .results import ManualGrade, SubmissionResult, status_counts
 
 
 def default_output(course_root: Path, assignment: str) -> Path:
@@ -49,13 +50,15 @@ def results_record(results: list[SubmissionResult], assignment: str) -> dict:
 
 def gradescope_record(result: SubmissionResult) -> dict:
     """One submission in Gradescope's autograder results.json format (one entry per test cell)."""
-    output = f"Not graded normally ({result.status}): {result.reason}" if result.failures else ""
+    lines = [result.lateness] if result.lateness else []
+    if result.failures:
+        lines.append(f"Not graded normally ({result.status}): {result.reason}")
     if result.flags:
-        output += ("\n" if output else "") + f"Flagged for review: {result.flagged}"
+        lines.append(f"Flagged for review: {result.flagged}")
     return {
         "score": result.score,
         "execution_time": round(result.seconds),
-        "output": output,
+        "output": "\n".join(lines),
         "output_format": "text",
         "visibility": "visible",
         "tests": [{"name": f"{t.grade_id}: {t.description}" if t.description else t.grade_id,
@@ -66,7 +69,8 @@ def gradescope_record(result: SubmissionResult) -> dict:
                    "output_format": "text",
                    "tags": [t.notebook],
                    "visibility": "visible"} for t in result.tests] + [_manual_entry(m) for m in result.manual],
-        "extra_data": {"student": result.student, "status": result.status, "fingerprint": result.fingerprint},
+        "extra_data": {"student": result.student, "name": result.name, "status": result.status,
+                       "fingerprint": result.fingerprint},
     }
 
 
@@ -84,9 +88,8 @@ def export_csv(course_root: Path, assignment: str, target: Path) -> Path:
     config = PyFileConfigLoader(CONFIG_FILE, path=str(course_root)).load_config()
     config.CourseDirectory.root = str(course_root)
     coursedir = CourseDirectory(config=config)
-    database = Path(coursedir.db_url.removeprefix("sqlite:///"))
-    if coursedir.db_url.startswith("sqlite:///") and not database.exists():  # nbgrader would create an empty one
-        raise FileNotFoundError(f"No nbgrader gradebook at {database}: run `python -m autograder grade "
+    if not gradebook_exists(coursedir.db_url):  # nbgrader would create an empty one
+        raise FileNotFoundError(f"No nbgrader gradebook at {coursedir.db_url}: run `python -m autograder grade "
                                 f"--course {course_root}` first.")
     target.parent.mkdir(parents=True, exist_ok=True)
     exporter = CsvExportPlugin(to=str(target), assignment=[assignment], config=config)
@@ -106,7 +109,7 @@ def export(course_root: Path, assignment: str = ASSIGNMENT_ID, output: Path | No
 
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results.
     """
-    results = with_manual_grades(require_results(course_root, assignment), course_root, assignment)
+    results = reported_results(course_root, assignment)
     output = Path(output) if output else default_output(course_root, assignment)
     return {"csv": export_csv(course_root, assignment, output / "grades.csv"),
             "results": _write_json(output / "results.json", results_record(results, assignment)),

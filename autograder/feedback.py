@@ -19,8 +19,8 @@ from urllib.parse import quote
 import jinja2
 
 from .course import ASSIGNMENT_ID, add_course_arguments
-from .manual import with_manual_grades
-from .results import SubmissionResult, require_results
+from .roster import reported_results
+from .results import SubmissionResult
 
 _HEAD = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -34,9 +34,10 @@ _HEAD = """<!DOCTYPE html>
  pre { white-space: pre-wrap; margin: 0; }
 </style></head><body>
 """
-_STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.student }}</h1>
+_STUDENT = _HEAD + """<h1>{{ r.assignment }}: feedback for {{ r.who }}</h1>
 <p><strong>Total: {{ points(r.score) }} / {{ points(r.max_score) }}</strong>{% if r.pending %}
  ({{ points(r.pending) }} points of questions graded by hand still pending){% endif %}</p>
+{% if r.lateness %}<p>{{ r.lateness }}</p>{% endif %}
 {% if r.failures %}
 <div class="problem"><p><strong>Your submission could not be graded normally ({{ r.status }}).</strong></p>
 <ul>{% for f in r.failures %}<li>{{ f.kind }}{% if f.notebook %} in {{ f.notebook }}{% endif %}: {{ f.detail }}</li>
@@ -68,7 +69,7 @@ _INDEX = _HEAD + """<h1>{{ assignment }}: feedback</h1>
 <table>
 <tr><th>student</th><th>score</th><th>status</th></tr>
 {% for r in results %}
-<tr><td><a href="{{ link(r.student) }}">{{ r.student }}</a></td>
+<tr><td><a href="{{ link(r.student) }}">{{ r.who }}</a></td>
 <td>{{ points(r.score) }} / {{ points(r.max_score) }}{% if r.pending %} ({{ points(r.pending) }} pending){% endif %}</td>
 <td>{{ r.status }}</td></tr>
 {% endfor %}
@@ -95,7 +96,7 @@ def page_name(student: str) -> str:
 
 def render_student(result: SubmissionResult) -> str:
     """The feedback page of one submission."""
-    return _STUDENT_PAGE.render(title=f"{result.assignment}: {result.student}", r=result)
+    return _STUDENT_PAGE.render(title=f"{result.assignment}: {result.who}", r=result)
 
 
 def render_index(results: list[SubmissionResult], assignment: str) -> str:
@@ -109,7 +110,7 @@ def write_feedback(course_root: Path, assignment: str = ASSIGNMENT_ID, output: P
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results, and
     ValueError when a student's page would be overwritten by the index.
     """
-    results = with_manual_grades(require_results(course_root, assignment), course_root, assignment)
+    results = reported_results(course_root, assignment)
     if any(page_name(r.student) == "index.html" for r in results):
         raise ValueError("A student is named 'index': their page would be overwritten by index.html. "
                          "Rename the folder submitted/index/ (nbgrader student ids are folder names).")

@@ -6,7 +6,9 @@ of the gradebook (gradebook_writer.py). Every submission gets a result, whatever
 even if it kills the process grading it (pool.py blames that on it alone and grades the
 others); a submission whose files have not changed since its last result is not graded
 again unless `force` is set or the grader failed on it, so an interrupted run picks up
-where it stopped.
+where it stopped. A resubmission runs only the notebooks whose code (or whose loaded
+notebooks' code) changed, reusing the others' last outcomes (grading/reuse.py); `force`
+runs every notebook.
 """
 from __future__ import annotations
 
@@ -108,8 +110,8 @@ def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = L
     """Grade the course's submissions; return every student's result (new and kept).
 
     A submission is graded again when its files changed, when its result was recorded
-    because the grader failed (`grader_fault`), or with `force`. `first` names students to
-    start before the others (the slowest ones, when known).
+    because the grader failed (`grader_fault`), or with `force` (every notebook run again,
+    none reused). `first` names students to start before the others (the slowest ones, when known).
     """
     course_root = Path(course_root).resolve()
     submissions = find_submissions(course_root, assignment)
@@ -126,7 +128,7 @@ def grade(course_root: Path, assignment: str = ASSIGNMENT_ID, limits: Limits = L
             from nn_helpers.data import find_cifar10_dir
             cifar10_dir = str(find_cifar10_dir())
         tasks = {student: GradeTask(student, assignment, str(path), str(course_root), str(template),
-                                    cifar10_dir, limits) for student, path in todo.items()}
+                                    cifar10_dir, limits, reuse=not force) for student, path in todo.items()}
         with executors(workers, scheduler) as (new_executor, capacity):
             _run(tasks, course_root, assignment, new_executor, capacity, progress)
     return [r for r in load_results(course_root, assignment) if r.student in submissions]
@@ -164,6 +166,16 @@ def crashed_execution(course_root: Path, assignment: str, student: str, submissi
     return Execution(SubmissionResult(student, assignment, identity, tests, crash), {})
 
 
+def reuse_summary(regraded: list[SubmissionResult], notebooks: int) -> str:
+    """How many notebooks (of `notebooks` per submission) of the submissions graded in this run were reused
+    ('' when none was graded)."""
+    if not regraded:
+        return ""
+    reused = sum(len(r.reused) for r in regraded)
+    unchanged = f"; their code unchanged, reused {reused} of {notebooks * len(regraded)} notebooks" if reused else ""
+    return f"{len(regraded)} of them graded in this run{unchanged}."
+
+
 def add_arguments(parser) -> None:
     defaults = Limits()
     add_course_arguments(parser)
@@ -182,7 +194,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--trusted-timeout", type=float, default=defaults.trusted_seconds,
                         help="CPU seconds all the tests of a submission may use together when the grader runs them "
                              f"(default: {defaults.trusted_seconds:.0f}; the same wall-clock backstop)")
-    parser.add_argument("--force", action="store_true", help="regrade submissions that were graded already")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade submissions that were graded already, every notebook (none reused)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run submissions without the sandbox (only for code you trust: see the README's threat model)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -191,6 +204,7 @@ def add_arguments(parser) -> None:
 def command(args) -> int:
     limits = Limits(cpu_seconds=args.timeout, memory_bytes=int(args.memory * 2 ** 30), sandbox=not args.no_sandbox,
                     test_seconds=args.test_timeout, trusted_seconds=args.trusted_timeout)
+    before = {r.student: r.to_dict() for r in load_results(Path(args.course).resolve(), args.assignment)}
     try:
         results = grade(Path(args.course), args.assignment, limits, args.workers, args.scheduler, args.force,
                         progress=not args.no_progress)
@@ -202,6 +216,9 @@ def command(args) -> int:
         return 1
     problems = [r for r in results if r.status != "graded"]
     print(f"Graded {len(results)} submissions; {len(problems)} could not run normally.")
+    notebooks = len(list((Path(args.course).resolve() / SOURCE_DIR / args.assignment).glob("*.ipynb")))
+    if summary := reuse_summary([r for r in results if before.get(r.student) != r.to_dict()], notebooks):
+        print(summary)
     for result in problems:
         print(f"  {result.student}: {result.status}: {result.reason}")
     return 0

@@ -14,6 +14,7 @@ from nbgrader.api import Base
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
+from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from .course import CONFIG_FILE
@@ -24,9 +25,11 @@ DRIVERS = {"psycopg": "pip install 'psycopg[binary]'", "psycopg2": "pip install 
 
 
 def course_directory(course_root: Path) -> CourseDirectory:
-    """nbgrader's view of the course, from the course's nbgrader_config.py (as the gradebook writer loads it)."""
+    """nbgrader's view of the course, from the course's nbgrader_config.py (as the gradebook writer loads it);
+    nbgrader's defaults where the course has no such file."""
     course_root = Path(course_root).resolve()
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(course_root)).load_config()
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(course_root)).load_config() \
+        if (course_root / CONFIG_FILE).is_file() else Config()
     config.CourseDirectory.root = str(course_root)
     return CourseDirectory(config=config)
 

@@ -18,8 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .course import ASSIGNMENT_ID, add_course_arguments
-from .manual import with_manual_grades
-from .results import SubmissionResult, require_results, status_counts
+from .roster import reported_results
+from .results import SubmissionResult, status_counts
 
 REASON_WIDTH = 110  # characters of a failure reason shown in the student table (cells are named in full)
 
@@ -44,7 +44,9 @@ def truncate(text: str, width: int = REASON_WIDTH) -> str:
 
 def total(result: SubmissionResult) -> str:
     """The gradebook's total, e.g. '60/77 (8 pending)': questions graded by hand count once graded."""
-    return f"{result.score:g}/{result.max_score:g}" + (f" ({result.pending:g} pending)" if result.pending else "")
+    notes = [f"{result.pending:g} pending"] * bool(result.pending) + [f"{result.late_penalty:g} off late"] * bool(
+        result.late_penalty)
+    return f"{result.score:g}/{result.max_score:g}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def test_stats(results: list[SubmissionResult]) -> list[dict]:
@@ -64,7 +66,7 @@ def test_stats(results: list[SubmissionResult]) -> list[dict]:
 def summary_text(results: list[SubmissionResult]) -> str:
     """The three tables, as printed by the `report` command."""
     students = table(["student", "score", "status", "reason"],
-                     [[r.student, total(r), r.status, truncate(r.reason)] for r in results])
+                     [[r.who, total(r), r.status, truncate(r.reason)] for r in results])
     tests = table(["test", "notebook", "points", "mean", "passed"],
                   [[s["grade_id"], s["notebook"], f"{s['max_points']:g}", f"{s['points'] / s['count']:.2f}",
                     f"{s['passed']}/{s['count']} ({100 * s['passed'] / s['count']:.0f}%)"]
@@ -116,7 +118,7 @@ def report(course_root: Path, assignment: str = ASSIGNMENT_ID, output: Path | No
 
     Raises FileNotFoundError (saying to run `grade`) when the assignment has no results.
     """
-    results = with_manual_grades(require_results(course_root, assignment), course_root, assignment)
+    results = reported_results(course_root, assignment)
     output = Path(output) if output else default_output(course_root, assignment)
     output.mkdir(parents=True, exist_ok=True)
     charts = [plot_grades(results, output / "grades.png"), plot_pass_rates(results, output / "pass_rate.png")]

@@ -79,11 +79,38 @@ class SubmissionResult:
     seconds: float = 0.0
     flags: list[Flag] = field(default_factory=list)
     manual: list[ManualGrade] = field(default_factory=list)   # filled from the gradebook when reported
+    name: str = ""                          # the roster's "First Last", filled when reported (roster.py)
+    seconds_late: float = 0.0               # after the due date, by nbgrader's timestamp (filled when reported)
+    late_penalty: float = 0.0               # points the course's late policy takes off (filled when reported)
+    reused: list[str] = field(default_factory=list)   # notebooks whose last outcome was reused (code unchanged)
+
+    @property
+    def who(self) -> str:
+        """The student as people read it: 'Ada Lovelace (ada)', or the id alone without a name."""
+        return f"{self.name} ({self.student})" if self.name else self.student
+
+    @property
+    def raw_score(self) -> float:
+        """Autograded points plus the points given by hand, before any late penalty."""
+        return round(sum(t.points for t in self.tests) + sum(m.points or 0.0 for m in self.manual), 6)
 
     @property
     def score(self) -> float:
-        """The total, as nbgrader's gradebook has it: autograded points plus the points given by hand."""
-        return round(sum(t.points for t in self.tests) + sum(m.points or 0.0 for m in self.manual), 6)
+        """The total, as nbgrader's CSV export has it: the raw score less the late penalty, never below zero."""
+        return round(max(0.0, self.raw_score - self.late_penalty), 6)
+
+    @property
+    def lateness(self) -> str:
+        """'Submitted 2 h 05 min after the due date: the late policy takes 2 points off (raw score 10).', or ''."""
+        if self.seconds_late <= 0:
+            return ""
+        minutes = int(self.seconds_late // 60)
+        after = f"{minutes // 1440} d {minutes // 60 % 24} h" if minutes >= 1440 else \
+            f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
+        points = f"{self.late_penalty:g} point{'' if self.late_penalty == 1 else 's'}"
+        penalty = (f": the late policy takes {points} off (raw score {self.raw_score:g})"
+                   if self.late_penalty else "")
+        return f"Submitted {after} after the due date{penalty}."
 
     @property
     def max_score(self) -> float:
@@ -117,7 +144,7 @@ class SubmissionResult:
 
     def to_dict(self) -> dict:
         record = asdict(self)
-        record.update(score=self.score, max_score=self.max_score, pending=self.pending, status=self.status,
+        record.update(raw_score=self.raw_score, score=self.score, max_score=self.max_score, pending=self.pending, status=self.status,
                       reason=self.reason, flagged=self.flagged, grader_fault=self.grader_fault)
         for test, saved in zip(self.tests, record["tests"]):
             saved["student_message"] = test.student_message
@@ -131,7 +158,9 @@ class SubmissionResult:
                           for t in record["tests"]],
                    failures=[Failure(**f) for f in record["failures"]],
                    flags=[Flag(**t) for t in record.get("flags", record.get("tampering", []))],
-                   manual=[ManualGrade(**m) for m in record.get("manual", [])])
+                   manual=[ManualGrade(**m) for m in record.get("manual", [])], name=record.get("name", ""),
+                   seconds_late=record.get("seconds_late", 0.0), late_penalty=record.get("late_penalty", 0.0),
+                   reused=list(record.get("reused", [])))
 
 
 def status_counts(results: list["SubmissionResult"]) -> dict[str, int]:

@@ -10,6 +10,23 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from .gradebook_url import course_directory, gradebook_exists
+from .manual import with_gradebook_grades
+from .results import SubmissionResult, require_results
+
+
+def reported_results(course_root: Path, assignment: str) -> list[SubmissionResult]:
+    """The saved results as every output reports them: with the gradebook's grades by hand and late
+    penalties, and the roster's names. FileNotFoundError (saying to run `grade`) when there are none."""
+    return with_names(with_gradebook_grades(require_results(course_root, assignment), course_root, assignment),
+                      course_root)
+
+
+def with_names(results: list[SubmissionResult], course_root: Path) -> list[SubmissionResult]:
+    """The results, each with its student's name from the roster (left empty where it has none)."""
+    names = roster_names(course_root)
+    for result in results:
+        result.name = names.get(result.student, "")
+    return results
 
 
 def roster_names(course_root: Path) -> dict[str, str]:

@@ -5,8 +5,10 @@
 Each round grades two fresh copies of the demo's course and class (autograder/demo.py:
 the reference, the untouched release, three seeded bugs, a notebook that loops forever,
 one that exhausts memory, a corrupt one), first without the sandbox, then with it, in
-one process run on this machine. Prints the wall time of each, the median seconds per
-submission in its worker, and the ratios (sandbox on / off). Needs bubblewrap (the sandbox).
+one process run on this machine (alternating which goes first, round by round, so that a
+change in the machine's other load does not always fall on the same setting). Prints the
+wall time of each, the median seconds per submission in its worker, the load average,
+and the ratios (sandbox on / off). Run it on an otherwise idle machine. Needs bubblewrap.
 """
 from __future__ import annotations
 
@@ -47,13 +49,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sandbox-benchmark-") as scratch:
         for round_ in range(args.rounds):
             scores = {}
-            for sandbox in (False, True):
+            for sandbox in (False, True) if round_ % 2 == 0 else (True, False):
                 wall, median, scores[sandbox] = grade_demo_class(Path(scratch) / f"{round_}-{sandbox}", sandbox,
                                                                  args.workers)
                 walls[sandbox].append(wall)
                 medians[sandbox].append(median)
                 print(f"round {round_ + 1}, sandbox {'on ' if sandbox else 'off'}: {wall:6.1f} s wall, "
-                      f"median {median:5.1f} s per submission", flush=True)
+                      f"median {median:5.1f} s per submission, load average {os.getloadavg()[0]:.1f}", flush=True)
             differing = {s: (scores[False][s], scores[True].get(s)) for s in scores[False]
                          if scores[False][s] != scores[True].get(s)}
             print(f"  scores that differ between off and on: {differing or 'none'}")

@@ -6,8 +6,12 @@ read the array by reference, as in ``f = lambda _: net.loss(X, y)[0]`` checked
 against ``net.params["W1"]``.
 
 Gradient checks need float64: with float32 the rounding error of ``f`` divided
-by ``2 * h`` is about 1e-2, larger than the errors the check looks for.
+by ``2 * h`` is about 1e-2, larger than the errors the check looks for. A float32
+(or float16) ``x`` is checked on a float64 copy, with a warning: then ``f`` must
+compute from its argument, since the copy is what is perturbed.
 """
+
+import warnings
 
 import numpy as np
 
@@ -37,6 +41,27 @@ def _require_float64(x, where):
         raise ValueError(
             f"{where}: x is read-only, but the check perturbs it in place. "
             "Fix: pass a writeable array (x = x.copy()) that f reads."
+        )
+
+
+def _upcast(x, where):
+    """x itself when it is float64; a float64 copy, with a warning, when it is a lower-precision float array."""
+    if isinstance(x, np.ndarray) and x.dtype != np.float64 and np.issubdtype(x.dtype, np.floating) \
+            and np.finfo(x.dtype).bits < 64:
+        warnings.warn(f"{where}: x has dtype {x.dtype}; the check runs on a float64 copy of it (in {x.dtype} "
+                      "rounding would swamp the differences), so f must compute from its argument.", stacklevel=3)
+        return x.astype(np.float64), True
+    _require_float64(x, where)
+    return x, False
+
+
+def _require_f_reads_its_argument(grad, upcast, where):
+    """After a check on a float64 copy: an all-zero gradient means f never read the copy."""
+    if upcast and grad.size and not np.any(grad):
+        raise TypeError(
+            f"{where}: x was not float64, so the check perturbed a float64 copy of it, and f's value never "
+            "changed: f reads the original array (e.g. lambda _: net.loss(X, y)[0]). Fix: convert that array "
+            "itself to float64 (net.params['W1'] = net.params['W1'].astype(np.float64)) and check it."
         )
 
 
@@ -84,14 +109,15 @@ def eval_numerical_gradient(f, x, verbose=False, h=H):
 
     Inputs:
     - f: function taking x and returning a scalar.
-    - x: float64 array of any shape; perturbed in place and restored exactly.
+    - x: float64 array of any shape; perturbed in place and restored exactly (a float32
+      array: a float64 copy of it, with a warning).
     - verbose: if True, print each index and its gradient.
     - h: step of the centred difference.
 
     Returns:
-    - grad: array of the same shape as x, grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2h).
+    - grad: float64 array of the shape of x, grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2h).
     """
-    _require_float64(x, "eval_numerical_gradient")
+    x, upcast = _upcast(x, "eval_numerical_gradient")
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index", "zerosize_ok"])
     while not it.finished:
@@ -102,6 +128,7 @@ def eval_numerical_gradient(f, x, verbose=False, h=H):
         if verbose:
             print(ix, grad[ix])
         it.iternext()
+    _require_f_reads_its_argument(grad, upcast, "eval_numerical_gradient")
     return grad
 
 
@@ -110,15 +137,16 @@ def eval_numerical_gradient_array(f, x, df, h=H):
 
     Inputs:
     - f: function taking x and returning an array of the same shape as df.
-    - x: float64 array of any shape; perturbed in place and restored exactly.
+    - x: float64 array of any shape; perturbed in place and restored exactly (a float32
+      array: a float64 copy of it, with a warning).
     - df: upstream gradient, array of the shape of f(x).
     - h: step of the centred difference.
 
     Returns:
-    - grad: array of the same shape as x,
+    - grad: float64 array of the shape of x,
       grad[i] = sum((f(x + h e_i) - f(x - h e_i)) * df) / (2h).
     """
-    _require_float64(x, "eval_numerical_gradient_array")
+    x, upcast = _upcast(x, "eval_numerical_gradient_array")
     df = np.asarray(df)
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index", "zerosize_ok"])
@@ -133,6 +161,7 @@ def eval_numerical_gradient_array(f, x, df, h=H):
             )
         grad[ix] = np.sum((plus - minus) * df) / (2 * h)
         it.iternext()
+    _require_f_reads_its_argument(grad, upcast, "eval_numerical_gradient_array")
     return grad
 
 

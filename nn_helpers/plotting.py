@@ -13,6 +13,9 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 HISTORY_KEYS = ("loss_history", "train_acc_history", "val_acc_history")
+# (linestyle, marker, size) per curve: curves that coincide (ReLU and leaky ReLU) stay visible,
+# each later one dashed and with smaller hollow markers inside the earlier ones
+LINE_STYLES = (("-", "o", 9), ("--", "s", 7), (":", "^", 5), ("-.", "D", 3))
 
 
 def _detached_figure(**kwargs):
@@ -67,18 +70,19 @@ def plot_training_history(history):
     return fig
 
 
-def visualize_grid(Xs, ubound=255.0, padding=1):
+def visualize_grid(Xs, ubound=255.0, padding=1, background=0.0):
     """Tile N images into one square grid image, each rescaled to [0, ubound].
 
     Inputs:
     - Xs: array of shape (N, H, W, C), finite values.
     - ubound: each tile is rescaled so its min maps to 0 and its max to ubound
       (a constant tile becomes 0).
-    - padding: blank pixels (value 0) between neighbouring tiles.
+    - padding: pixels between neighbouring tiles.
+    - background: the value of the padding and of unused cells (0 as in CS231n's version).
 
     Returns:
     - grid: float array of shape (G*H + (G-1)*padding, G*W + (G-1)*padding, C),
-      with G = ceil(sqrt(N)); tiles fill rows left to right, unused cells stay 0.
+      with G = ceil(sqrt(N)); tiles fill rows left to right.
     """
     Xs = np.asarray(Xs, dtype=np.float64)
     if Xs.ndim != 4 or Xs.shape[0] == 0:
@@ -89,12 +93,11 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
                          "Fix: lower the learning rate and retrain.")
     N, H, W, C = Xs.shape
     G = math.ceil(math.sqrt(N))
-    grid = np.zeros((G * H + (G - 1) * padding, G * W + (G - 1) * padding, C))
+    grid = np.full((G * H + (G - 1) * padding, G * W + (G - 1) * padding, C), float(background))
     for n, img in enumerate(Xs):
         y0, x0 = (n // G) * (H + padding), (n % G) * (W + padding)
         low, high = img.min(), img.max()
-        if high > low:
-            grid[y0:y0 + H, x0:x0 + W] = ubound * (img - low) / (high - low)
+        grid[y0:y0 + H, x0:x0 + W] = ubound * (img - low) / (high - low) if high > low else 0.0
     return grid
 
 
@@ -106,7 +109,8 @@ def show_net_weights(W1):
       flattened 32x32x3 image.
 
     Returns:
-    - fig: Figure with the H templates in one grid image, axes hidden.
+    - fig: Figure with the H templates in one grid image on white, axes hidden; rows of
+      the square grid that no template reaches are left out.
     """
     W1 = np.asarray(W1)
     if W1.ndim != 2 or W1.shape[0] != 32 * 32 * 3:
@@ -116,7 +120,10 @@ def show_net_weights(W1):
     images = W1.reshape(32, 32, 3, -1).transpose(3, 0, 1, 2)
     fig = _detached_figure(figsize=(6, 6))
     ax = fig.subplots()
-    ax.imshow(visualize_grid(images, padding=3).astype(np.uint8))
+    columns, padding = math.ceil(math.sqrt(images.shape[0])), 3
+    rows = math.ceil(images.shape[0] / columns)
+    grid = visualize_grid(images, padding=padding, background=255.0)[:rows * (32 + padding) - padding]
+    ax.imshow(grid.astype(np.uint8))
     ax.set_title(f"First-layer weights ({W1.shape[1]} hidden units)")
     ax.axis("off")
     return fig
@@ -130,7 +137,8 @@ def plot_layer_gradient_norms(norms):
       positive, finite gradient norms, layer 1 first.
 
     Returns:
-    - fig: Figure with x = layer index (from 1), log-scale y, legend.
+    - fig: Figure with x = layer index (from 1), log-scale y, legend; each curve with its own
+      line style and marker, so that curves on top of each other stay visible.
     """
     if not isinstance(norms, dict) or not norms:
         raise ValueError("plot_layer_gradient_norms: norms must be a non-empty dict "
@@ -145,7 +153,9 @@ def plot_layer_gradient_norms(norms):
             raise ValueError(f"plot_layer_gradient_norms: norms[{label!r}] needs positive "
                              f"finite values for a log axis, but {where}. A 0 means no "
                              "gradient reached that layer (e.g. all ReLUs dead).")
-        ax.plot(np.arange(1, values.size + 1), values, "-o", label=str(label))
+        linestyle, marker, size = LINE_STYLES[len(ax.lines) % len(LINE_STYLES)]
+        ax.plot(np.arange(1, values.size + 1), values, linestyle=linestyle, marker=marker, markersize=size,
+                markerfacecolor="none", label=str(label))
     ax.set_yscale("log")
     ax.set(title="Gradient norm per layer", xlabel="Layer (1 = first)",
            ylabel="Gradient norm (log scale)")

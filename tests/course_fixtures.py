@@ -5,7 +5,8 @@ second with a hidden part) and a question graded by hand (1 point); it grades in
 seconds, so the grading pipeline can be tested end to end. Each submission type is a
 realistic way a submission goes wrong. `make_course(..., loader=True)` adds a second
 notebook that loads `square` from the first and saves a "model" in a training cell, for
-the failures that cross notebooks (LOADER_CLASS).
+the failures that cross notebooks (LOADER_CLASS); `independent=True` a copy of the first
+under another name, which no notebook loads (for regrades that reuse what did not change).
 """
 from __future__ import annotations
 
@@ -114,9 +115,12 @@ def loader_notebook():
     ], metadata=KERNEL)
 
 
-def make_course(root: Path, cell_timeout: int = 20, loader: bool = False) -> Path:
+INDEPENDENT_NOTEBOOK = "areas.ipynb"   # before squares.ipynb; the same cells
+
+
+def make_course(root: Path, cell_timeout: int = 20, loader: bool = False, independent: bool = False) -> Path:
     """A course at `root` with the kit's nbgrader config, the toy source and its generated release
-    (with `loader`, the second notebook too)."""
+    (with `loader`, the second notebook too; with `independent`, INDEPENDENT_NOTEBOOK)."""
     root.mkdir(parents=True, exist_ok=True)
     config = (ROOT / CONFIG_FILE).read_text() + f"\nc.Execute.timeout = {cell_timeout}\n"
     (root / CONFIG_FILE).write_text(config)
@@ -125,6 +129,8 @@ def make_course(root: Path, cell_timeout: int = 20, loader: bool = False) -> Pat
     nbformat.write(source_notebook(), source / NOTEBOOK)
     if loader:
         nbformat.write(loader_notebook(), source / LOADER_NOTEBOOK)
+    if independent:
+        nbformat.write(source_notebook(), source / INDEPENDENT_NOTEBOOK)
     run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], root)
     return root
 
@@ -181,3 +187,22 @@ def make_loader_class(course: Path, students=tuple(LOADER_CLASS)) -> None:
         if squares is None:
             (folder / NOTEBOOK).write_text('{"cells": [ this is not json')
         submit(course, student, totals, LOADER_NOTEBOOK)
+
+
+def edit_answer(folder: Path, notebook: str, line: str = "# checked once more") -> None:
+    """Append a harmless line to every answer code cell of `notebook` in a submission folder (a resubmission)."""
+    path = folder / notebook
+    edited = nbformat.read(path, as_version=4)
+    for cell in edited.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            cell.source += f"\n{line}\n"
+    nbformat.write(edited, path)
+
+
+def submit_all(course: Path, student: str, answers: dict[str, str]) -> Path:
+    """Submit every notebook of the course for `student` (notebook -> answer; others get ANSWER or LOADER_ANSWER)."""
+    folder = course / "submitted" / student / ASSIGNMENT
+    for path in sorted((course / "assignment" / ASSIGNMENT).glob("*.ipynb")):
+        default = LOADER_ANSWER if path.name == LOADER_NOTEBOOK else ANSWER
+        folder = submit(course, student, answers.get(path.name, default), path.name)
+    return folder

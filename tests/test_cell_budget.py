@@ -1,4 +1,5 @@
 """Per-cell CPU budgets (autograder/grading/cell_budget.py): a busy machine slows a cell but never stops it."""
+import logging
 import os
 import signal
 import subprocess
@@ -9,7 +10,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.grading.cell_budget import STOPPED, WALL_FACTOR, CpuBudgetExecute, config_lines
+from autograder.grading.cell_budget import NOTEBOOK_CPU, STOPPED, WALL_FACTOR, CpuBudgetExecute, config_lines, \
+    notebook_cpu_seconds
 
 # About 1.5 s of CPU on this kind of machine: a fixed amount of work, whatever the load.
 WORK = "total = 0\nfor i in range(12_000_000):\n    total += i % 7\nprint(total)"
@@ -26,13 +28,13 @@ def busy_machine():
         loop.wait()
 
 
-def run_cells(tmp_path, sources, cpu_seconds, wall_seconds):
+def run_cells(tmp_path, sources, cpu_seconds, wall_seconds, executor=None):
     notebook = new_notebook(cells=[new_code_cell(source) for source in sources])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    executor = CpuBudgetExecute(cpu_seconds=cpu_seconds, timeout=wall_seconds, interrupt_on_timeout=True,
-                                allow_errors=True)
+    executor = executor or CpuBudgetExecute(cpu_seconds=cpu_seconds, timeout=wall_seconds, interrupt_on_timeout=True,
+                                            allow_errors=True)
     start = time.monotonic()
-    executed, _ = executor.preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    executed, _ = executor.preprocess(notebook, {"metadata": {"path": str(tmp_path)}, "nbgrader": {"notebook": "work"}})
     return executed.cells, time.monotonic() - start
 
 
@@ -65,3 +67,28 @@ def test_the_courses_cell_timeout_becomes_the_cpu_budget(tmp_path):
     loaded = PyFileConfigLoader(config.name, path=str(tmp_path)).load_config()
     assert loaded.CpuBudgetExecute.cpu_seconds == 90.0 and loaded.Execute.timeout == 90 * WALL_FACTOR
     assert loaded.Autograde.autograde_preprocessors[0] is CpuBudgetExecute
+
+
+@pytest.mark.slow
+def test_the_cpu_time_of_a_notebooks_cells_goes_to_the_log(tmp_path):
+    """After a notebook, does the log say how many CPU seconds its cells used together, as the grader reads it back?"""
+    records = []
+    log = logging.getLogger("test_cell_budget")
+    log.setLevel(logging.INFO)
+    log.addHandler(type("Kept", (logging.Handler,), {"emit": lambda self, record: records.append(record)})())
+    executor = CpuBudgetExecute(cpu_seconds=30, timeout=300, interrupt_on_timeout=True, allow_errors=True, log=log)
+    run_cells(tmp_path, ["x = 1", WORK], 30, 300, executor)
+    lines = [r.getMessage() for r in records if NOTEBOOK_CPU in r.getMessage()]
+    assert len(lines) == 1 and lines[0].startswith(f"{NOTEBOOK_CPU} work.ipynb used "), lines
+    seconds = notebook_cpu_seconds(lines[0])["work.ipynb"]
+    assert seconds == round(executor.notebook_seconds, 2) and 0.3 < seconds < 30
+
+
+def test_the_largest_cpu_figure_of_a_notebook_counts():
+    """Is each notebook's CPU time read from the log, the largest figure winning (a line the notebook printed
+    itself cannot lower the one nbgrader logged), and a malformed figure ignored?"""
+    log = (f"[AutogradeApp | INFO] {NOTEBOOK_CPU} 1_a.ipynb used 12.50 s\n"
+           f"{NOTEBOOK_CPU} 1_a.ipynb used 0.01 s\n"
+           f"[AutogradeApp | INFO] {NOTEBOOK_CPU} 2_b.ipynb used 3.00 s\n"
+           f"{NOTEBOOK_CPU} 3_c.ipynb used 1.2.3 s\n")
+    assert notebook_cpu_seconds(log) == {"1_a.ipynb": 12.5, "2_b.ipynb": 3.0}

@@ -10,7 +10,7 @@ from autograder.__main__ import main
 from autograder.export import export
 from autograder.course import CONFIG_FILE, ROOT
 from autograder.feedback import write_feedback
-from autograder.manual import with_manual_grades
+from autograder.manual import with_gradebook_grades
 from autograder.results import FAILURE_KINDS, SubmissionResult, load_results, save_result
 from conftest import CRASHED
 from course_fixtures import ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, HIDDEN_NUMBER, MANUAL_MAX, MAX_SCORE, \
@@ -53,7 +53,7 @@ def test_results_json_holds_every_full_result_and_a_summary(exported, graded_toy
     assert {name: s["status"] for name, s in students.items()} == STATUS
     assert {name: s["score"] for name, s in students.items()} == SCORE
     assert students == {r.student: r.to_dict() for r in
-                        with_manual_grades(load_results(graded_toy_course, ASSIGNMENT), graded_toy_course, ASSIGNMENT)}
+                        with_gradebook_grades(load_results(graded_toy_course, ASSIGNMENT), graded_toy_course, ASSIGNMENT)}
     assert {s["pending"] for s in students.values()} == {MANUAL_MAX}
     assert [t["grade_id"] for t in students["dee"]["tests"]] == ["test_square_positive", "test_square_negative"]
     assert [t["points"] for t in students["dee"]["tests"]] == [2.0, 0.0]

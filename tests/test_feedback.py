@@ -8,7 +8,7 @@ import pytest
 from autograder.__main__ import main
 from autograder.feedback import render_student, write_feedback
 from autograder import results  # results.TestResult: a Test* name imported here would be collected by pytest
-from autograder.manual import with_manual_grades
+from autograder.manual import with_gradebook_grades
 from autograder.results import Failure, SubmissionResult, load_results, save_result
 from conftest import CRASHED
 from course_fixtures import ASSIGNMENT, EXPECTED_STATUS, MANUAL_MAX, QUESTION, TEST_HIDDEN, TEST_VISIBLE
@@ -49,7 +49,7 @@ def test_no_test_source_appears_hidden_tests_especially(pages):
 def test_every_score_and_failure_message_is_shown(pages, graded_toy_course):
     """Does each page show the gradebook's total (the question graded by hand pending), and each test's id,
     description, points and the failure message the student may read?"""
-    for result in with_manual_grades(load_results(graded_toy_course, ASSIGNMENT), graded_toy_course, ASSIGNMENT):
+    for result in with_gradebook_grades(load_results(graded_toy_course, ASSIGNMENT), graded_toy_course, ASSIGNMENT):
         page = pages[result.student]
         assert f"Total: {result.score:g} / {result.max_score:g}" in page
         assert f"({MANUAL_MAX:g} points of questions graded by hand still pending)" in page

@@ -10,16 +10,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy
 import pytest
 from nbgrader.api import Gradebook
 
 from autograder.course import ROOT
 from autograder.grading.submission import Limits
-from autograder.grade import find_submissions, grade, gradebook_template
-from autograder.results import load_results, results_dir
+from autograder.grade import find_submissions, grade, gradebook_template, reuse_summary
+from autograder.results import SubmissionResult, TestResult as Result, load_results, results_dir  # Result: not a test class
 from conftest import CRASHED, record_crashed_worker
-from course_fixtures import ANSWER, ASSIGNMENT, EXPECTED_SCORE, EXPECTED_STATUS, NOTEBOOK, TAMPERED, make_class, \
-    make_course, submit
+from course_fixtures import ANSWER, ASSIGNMENT, BODIES, EXPECTED_SCORE, EXPECTED_STATUS, INDEPENDENT_NOTEBOOK, \
+    LOADER_CLASS, LOADER_NOTEBOOK, NOTEBOOK, TAMPERED, edit_answer, make_class, make_course, submit, submit_all
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]   # grades the toy class with its sandbox
 
@@ -44,6 +45,11 @@ def gradebook_scores(course):
 def comparable(results):
     """Results without the timing, which legitimately varies."""
     return [{k: v for k, v in r.to_dict().items() if k != "seconds"} for r in results]
+
+
+def as_graded(results):
+    """Results without the timing and the notebooks reused: what a regrade in full must give too."""
+    return [{k: v for k, v in r.to_dict().items() if k not in ("seconds", "reused")} for r in results]
 
 
 @pytest.fixture(scope="module")
@@ -291,3 +297,127 @@ def test_a_submission_that_kills_its_dask_worker_is_blamed_alone(tmp_path):
                                                progress=False, cifar10_dir=str(course), first=("zed",))}
     assert {s: results[s].score for s in ("ada", "dee")} == {s: EXPECTED_SCORE[s] for s in ("ada", "dee")}
     assert results["zed"].status == "error" and "killed by signal SIGKILL" in results["zed"].reason
+
+
+# Three toy notebooks use about 6 s of CPU time; a loop in one is stopped by the submission's budget (the cells' is 60 s).
+THREE_LIMITS = Limits(cpu_seconds=15, memory_bytes=2 * 2 ** 30)
+
+
+def grade_three(course, **kwargs):
+    return grade(course, ASSIGNMENT, THREE_LIMITS, workers=1, progress=False, cifar10_dir=no_data(course), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def three_notebooks(tmp_path_factory):
+    """A course of three notebooks (totals.ipynb loads squares.ipynb; areas.ipynb stands alone), one correct
+    submission of each, graded once; each test grades a copy of it."""
+    course = make_course(tmp_path_factory.mktemp("three") / "course", cell_timeout=60, loader=True, independent=True)
+    submit_all(course, "ann", {})
+    assert [(r.score, r.status, r.reused) for r in grade_three(course)] == [(7.0, "graded", [])]
+    return course
+
+
+def graded_copy(course: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the graded course (results, kept outcomes and gradebook), and ann's submission folder in it."""
+    copy = shutil.copytree(course, tmp_path / "course")
+    return copy, copy / "submitted" / "ann" / ASSIGNMENT
+
+
+def test_an_edit_regrades_only_its_notebook_and_the_same_as_in_full(three_notebooks, tmp_path):
+    """After an edit to the answer of a notebook no other loads, is only that notebook run again (the others'
+    outcomes reused), with results and gradebook as a regrade in full (force) gives?"""
+    course, folder = graded_copy(three_notebooks, tmp_path)
+    edit_answer(folder, LOADER_NOTEBOOK)
+    again = grade_three(course)
+    assert [r.reused for r in again] == [[INDEPENDENT_NOTEBOOK, NOTEBOOK]]
+    scores = gradebook_scores(course)
+    forced = grade_three(course, force=True)
+    assert [r.reused for r in forced] == [[]]
+    assert as_graded(again) == as_graded(forced) and again[0].score == 7.0
+    assert gradebook_scores(course) == scores
+
+
+def test_an_edit_to_a_notebook_others_load_regrades_them_too(three_notebooks, tmp_path):
+    """After an edit to squares.ipynb, which totals.ipynb loads, are both run again, areas.ipynb only reused, with
+    the results of a regrade in full?"""
+    course, folder = graded_copy(three_notebooks, tmp_path)
+    edit_answer(folder, NOTEBOOK)
+    again = grade_three(course)
+    assert [r.reused for r in again] == [[INDEPENDENT_NOTEBOOK]]
+    assert as_graded(again) == as_graded(grade_three(course, force=True))
+
+
+def test_a_model_saved_by_an_earlier_run_is_never_read_again(three_notebooks, tmp_path):
+    """When the resubmitted training cell crashes before it saves its model, does the model's test fail (neither
+    the model the last grading saved nor one in the submission folder is taken for it), the others reused?"""
+    course, folder = graded_copy(three_notebooks, tmp_path)
+    submit(course, "ann", LOADER_CLASS["cal"][1], LOADER_NOTEBOOK)
+    numpy.savez(folder / "best_model.npz", w=numpy.array([4.0, 9.0]))   # from the student's own run
+    [result] = grade_three(course)
+    assert (result.reused, result.score) == ([INDEPENDENT_NOTEBOOK, NOTEBOOK], 6.0)
+    message = next(t.message for t in result.tests if t.grade_id == "test_saved_weights")
+    assert message.startswith("Task 2 answer cell (`train_totals`) raised ValueError: diverged") and \
+        "best_model.npz is missing" in message, message
+
+
+def test_a_limit_met_inside_one_notebook_leaves_the_others_reused(three_notebooks, tmp_path):
+    """When the changed notebook's cell runs out of memory (a MemoryError in that notebook, which the others
+    outlive), are the others still reused, with the results of a regrade in full, and the fixed notebook run again?"""
+    course, folder = graded_copy(three_notebooks, tmp_path)
+    submit(course, "ann", BODIES["fay"], LOADER_NOTEBOOK)
+    stopped = grade_three(course)
+    assert [(r.score, r.status, r.reused) for r in stopped] == [(6.0, "memory", [INDEPENDENT_NOTEBOOK, NOTEBOOK])]
+    assert as_graded(stopped) == as_graded(grade_three(course, force=True))
+    submit_all(course, "ann", {})
+    assert [(r.score, r.status, r.reused) for r in grade_three(course)] == \
+        [(7.0, "graded", [INDEPENDENT_NOTEBOOK, NOTEBOOK])]
+
+
+def test_a_run_that_stops_is_graded_in_full_and_nothing_of_it_is_reused(three_notebooks, tmp_path):
+    """When the changed notebook kills its kernel (nbgrader then keeps no notebook of the submission), is the
+    submission graded in full, as force does, and the next resubmission graded in full too?"""
+    course, folder = graded_copy(three_notebooks, tmp_path)
+    submit(course, "ann", BODIES["gus"], LOADER_NOTEBOOK)
+    stopped = grade_three(course)
+    assert [(r.score, r.status, r.reused) for r in stopped] == [(0.0, "kernel died", [])]
+    assert as_graded(stopped) == as_graded(grade_three(course, force=True))
+    submit_all(course, "ann", {})
+    assert [(r.score, r.status, r.reused) for r in grade_three(course)] == [(7.0, "graded", [])]
+
+
+def test_a_run_past_the_submissions_budget_is_graded_in_full(three_notebooks, tmp_path):
+    """When the changed notebook loops past the submission's CPU budget (which the reused notebooks' time counts
+    in), is the submission graded in full, stopped where a full run stops (the notebooks before it scored), and
+    the next resubmission graded in full?"""
+    course, folder = graded_copy(three_notebooks, tmp_path)
+    submit(course, "ann", BODIES["eve"], LOADER_NOTEBOOK)
+    stopped = grade_three(course)
+    assert [(r.score, r.status, r.reused) for r in stopped] == [(6.0, "timeout", [])]
+    assert [(f.kind, f.notebook) for f in stopped[0].failures] == [("timeout", "")]
+    assert "used more than 15 s of CPU time" in stopped[0].reason
+    submit_all(course, "ann", {})
+    assert [(r.score, r.status, r.reused) for r in grade_three(course)] == [(7.0, "graded", [])]
+
+
+def test_a_result_of_a_grader_fault_or_a_corrupt_record_of_outcomes_reuses_nothing(three_notebooks, tmp_path):
+    """After a grading the grader failed on, or with the kept outcomes unreadable, is an edited submission graded in
+    full, with the right score and no error?"""
+    course, folder = graded_copy(three_notebooks, tmp_path)
+    edit_answer(folder, LOADER_NOTEBOOK)
+    record_crashed_worker(course, "ann")   # what the pool records when the grader fails
+    assert [(r.score, r.status, r.reused) for r in grade_three(course)] == [(7.0, "graded", [])]
+    kept = results_dir(course, ASSIGNMENT) / "notebooks" / "ann.json"
+    kept.write_text(kept.read_text()[:1000])
+    edit_answer(folder, LOADER_NOTEBOOK, "# and again")
+    assert [(r.score, r.status, r.reused) for r in grade_three(course)] == [(7.0, "graded", [])]
+
+
+def test_the_summary_says_how_many_notebooks_were_reused():
+    """Does the command's summary say how many notebooks of this run's submissions were reused, and nothing when
+    no submission was graded?"""
+    tests = [Result(f"{n}.ipynb", "test_a", "", 1.0, 1.0, True) for n in range(1, 7)]   # one has no test
+    regraded = [SubmissionResult("ann", "toy", "f", tests, reused=[f"{n}.ipynb" for n in range(1, 7)]),
+                SubmissionResult("ben", "toy", "f", tests)]
+    assert reuse_summary(regraded, 7) == "2 of them graded in this run; their code unchanged, reused 6 of 14 notebooks."
+    assert reuse_summary(regraded[1:], 7) == "1 of them graded in this run."
+    assert reuse_summary([], 7) == ""

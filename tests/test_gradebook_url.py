@@ -38,6 +38,11 @@ def test_course_db_url_is_sqlite_in_the_course_by_default(tmp_path):
     assert sqlite_file(course_db_url(tmp_path)) == tmp_path.resolve() / "gradebook.db"
 
 
+def test_a_course_without_nbgrader_config_has_nbgraders_default(tmp_path):
+    """Does a folder without nbgrader_config.py get nbgrader's default gradebook in it, rather than an error?"""
+    assert course_db_url(tmp_path) == f"sqlite:///{tmp_path.resolve() / 'gradebook.db'}"
+
+
 def test_configured_url_applies_in_the_course_folder_only(tmp_path):
     """Does a course's db_url apply where its config was written, and not in a scratch copy of that config?"""
     course, scratch = tmp_path / "course", tmp_path / "scratch"

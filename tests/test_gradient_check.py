@@ -126,17 +126,31 @@ def test_zero_dim_x_is_supported():
     assert gc.rel_error(grad, 6.0) < REL_TOL
 
 
-@pytest.mark.parametrize("check", ["scalar", "array", "sparse"])
-def test_float32_x_raises_type_error_with_fix(check):
-    """Does a float32 x raise TypeError that says float64 and how to convert?"""
+@pytest.mark.parametrize("check", ["scalar", "array"])
+def test_float32_x_is_checked_on_a_float64_copy_with_a_warning(check):
+    """Does a float32 x get the float64 gradient of f, with a warning that names the copy, and stay unchanged?"""
+    x = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
+    calls = {"scalar": lambda: gc.eval_numerical_gradient(lambda v: np.sum(v ** 2), x),
+             "array": lambda: gc.eval_numerical_gradient_array(lambda v: v ** 2, x, np.ones((2, 2)))}
+    with pytest.warns(UserWarning, match=r"float32.*float64 copy.*f must compute from its argument"):
+        grad = calls[check]()
+    assert grad.dtype == np.float64 and gc.rel_error(grad, 2 * x.astype(np.float64)) < REL_TOL
+    assert x.dtype == np.float32 and x[0, 1] == -2.0
+
+
+def test_float32_x_that_f_reads_by_reference_raises_with_fix():
+    """Does a float32 x whose f ignores its argument (reads the array by reference) raise TypeError saying so
+    and how to convert the array itself, instead of returning a zero gradient?"""
+    params = {"W": np.ones((2, 2), dtype=np.float32)}
+    with pytest.warns(UserWarning), pytest.raises(TypeError, match=r"reads the original array.*astype\(np\.float64\)"):
+        gc.eval_numerical_gradient(lambda _: float(np.sum(params["W"] ** 2)), params["W"])
+
+
+def test_float32_x_in_a_sparse_check_raises_type_error_with_fix():
+    """Does grad_check_sparse (which compares at indices of x itself) refuse a float32 x, saying how to convert?"""
     x = np.ones((2, 2), dtype=np.float32)
-    calls = {
-        "scalar": lambda: gc.eval_numerical_gradient(np.sum, x),
-        "array": lambda: gc.eval_numerical_gradient_array(lambda v: v, x, np.ones((2, 2))),
-        "sparse": lambda: gc.grad_check_sparse(np.sum, x, np.ones((2, 2))),
-    }
     with pytest.raises(TypeError, match=r"float32.*float64.*astype\(np\.float64\)"):
-        calls[check]()
+        gc.grad_check_sparse(np.sum, x, np.ones((2, 2)))
 
 
 def test_non_array_x_raises_type_error():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 
 import pytest
 from nbgrader.api import Gradebook
@@ -10,8 +11,9 @@ from nbgrader.api import Gradebook
 from autograder.export import export
 from autograder.feedback import write_feedback
 from autograder.grade import grade
+from autograder.gradebook_url import course_db_url
 from autograder.grading.submission import Limits
-from autograder.manual import manual_questions, with_manual_grades
+from autograder.manual import manual_questions, with_gradebook_grades
 from autograder.report import report
 from autograder.results import load_results
 from course_fixtures import ASSIGNMENT, MANUAL_MAX, MAX_SCORE, NOTEBOOK, QUESTION, make_class, make_course
@@ -58,5 +60,25 @@ def test_one_total_everywhere_pending_then_graded(graded_course, tmp_path):
     graded = totals(graded_course, tmp_path / "after")
     assert graded == {"feedback": f"3.5 / {MAX_SCORE:g}", "report": f"3.5/{MAX_SCORE:g}",
                       "grades.csv": f"3.5 / {MAX_SCORE:g}", "gradescope": "3.5"}
-    result = with_manual_grades(load_results(graded_course, ASSIGNMENT), graded_course, ASSIGNMENT)[0]
+    result = with_gradebook_grades(load_results(graded_course, ASSIGNMENT), graded_course, ASSIGNMENT)[0]
     assert (result.score, result.pending, result.manual[0].points) == (3.5, 0.0, 0.5)
+
+
+def test_a_late_penalty_from_the_gradebook_is_taken_off_every_total(graded_course, tmp_path):
+    """With a late submission and a penalty in the gradebook (as nbgrader's late policy records it), do the
+    feedback page, the report, grades.csv and Gradescope all give the score less the penalty, and say why?"""
+    with Gradebook(course_db_url(graded_course)) as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, "ada")
+        submission.timestamp = datetime(2026, 1, 2, 12, 30)
+        gradebook.update_or_create_assignment(ASSIGNMENT, duedate=datetime(2026, 1, 2, 10, 0))
+        submission.notebooks[0].late_submission_penalty = 1.0
+        gradebook.db.commit()
+    late = totals(graded_course, tmp_path / "late")
+    score = late["grades.csv"].split(" / ")[0]
+    assert late == {"feedback": f"{score} / {MAX_SCORE:g}", "report": f"{score}/{MAX_SCORE:g}",
+                    "grades.csv": f"{score} / {MAX_SCORE:g}", "gradescope": score}, late
+    result = with_gradebook_grades(load_results(graded_course, ASSIGNMENT), graded_course, ASSIGNMENT)[0]
+    assert (result.seconds_late, result.late_penalty, result.score) == (9000.0, 1.0, result.raw_score - 1.0)
+    assert float(score) == result.score
+    page = write_feedback(graded_course, ASSIGNMENT, tmp_path / "pages")[0].read_text()
+    assert "Submitted 2 h 30 min after the due date: the late policy takes 1 point off" in page

@@ -114,6 +114,14 @@ def test_visualize_grid_each_tile_spans_zero_to_ubound(n, h, w, c, padding, seed
         np.testing.assert_allclose(tile, expected, atol=1e-9)
 
 
+def test_visualize_grid_fills_padding_and_unused_cells_with_the_background():
+    """With background 255, are the padding and the unused cells 255, and the tiles as without it?"""
+    Xs = np.random.default_rng(2).standard_normal((3, 2, 2, 1))
+    grid = plotting.visualize_grid(Xs, padding=1, background=255.0)
+    assert (grid[2, :] == 255).all() and (grid[3:, 3:] == 255).all()
+    np.testing.assert_array_equal(grid[:2, :2], plotting.visualize_grid(Xs, padding=1)[:2, :2])
+
+
 def test_visualize_grid_constant_tile_is_zero():
     """Does a constant image become a zero tile rather than NaN?"""
     grid = plotting.visualize_grid(np.full((1, 2, 2, 3), 7.0))
@@ -136,14 +144,16 @@ def test_visualize_grid_rejects_nan():
 
 
 def test_show_net_weights_draws_uint8_grid_without_axes():
-    """Does a (3072, 10) W1 show a 4x4 grid of 32x32x3 uint8 tiles (padding 3), axes off?"""
+    """Does a (3072, 10) W1 show 32x32x3 uint8 tiles (padding 3) in 3 rows of 4, the last row's two unused
+    cells and the padding white (no black block), axes off?"""
     W1 = np.random.default_rng(0).standard_normal((3072, 10))
     fig = plotting.show_net_weights(W1)
     assert png_bytes(fig).startswith(PNG_MAGIC)
     (ax,) = fig.axes
     image = ax.images[0].get_array()
     assert image.dtype == np.uint8
-    assert image.shape == (4 * 32 + 3 * 3, 4 * 32 + 3 * 3, 3)
+    assert image.shape == (3 * 32 + 2 * 3, 4 * 32 + 3 * 3, 3)
+    assert (image[2 * 35:, 2 * 35:] == 255).all() and (image[32:35] == 255).all()
     assert not ax.axison
 
 
@@ -174,6 +184,16 @@ def test_layer_gradient_norms_plot():
     assert [list(line.get_xdata()) for line in ax.lines] == [[1, 2, 3]] * 3
     assert list(ax.lines[0].get_ydata()) == norms["sigmoid"]
     assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_curves_that_coincide_stay_apart_in_style():
+    """Do two identical curves (ReLU and leaky ReLU at positive inputs) get different line styles and
+    markers, the later one's markers smaller, so that the earlier one is not hidden under it?"""
+    fig = plotting.plot_layer_gradient_norms({"relu": [1.0, 0.9], "leaky_relu": [1.0, 0.9], "tanh": [1.0, 1.1],
+                                              "sigmoid": [1e-3, 1.0]})
+    styles = [(line.get_linestyle(), line.get_marker()) for line in fig.axes[0].lines]
+    sizes = [line.get_markersize() for line in fig.axes[0].lines]
+    assert len(set(styles)) == 4 and sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 4
 
 
 @pytest.mark.parametrize("norms, match", [

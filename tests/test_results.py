@@ -90,3 +90,14 @@ def test_the_record_keeps_the_full_message_and_what_the_student_may_read(tmp_pat
     assert record["message"] == "CheckFailed: b: got 1.5, expected 2.5" and record["hidden"]
     assert "2.5" not in record["student_message"] and "check 'b' failed" in record["student_message"]
     assert load_results(tmp_path, "toy") == [result]
+
+
+def test_the_notebooks_reused_survive_the_file_and_older_records_load_with_none(tmp_path):
+    """Does a result keep the notebooks whose last outcome was reused, and a record written before load with none?"""
+    result = sample()
+    result.reused = ["m.ipynb"]
+    record = json.loads(save_result(result, tmp_path).read_text())
+    assert record["reused"] == ["m.ipynb"] and load_results(tmp_path, "toy") == [result]
+    del record["reused"]
+    (tmp_path / "grading" / "toy" / "ada.json").write_text(json.dumps(record))
+    assert load_results(tmp_path, "toy")[0].reused == []

@@ -7,8 +7,11 @@ import nbformat
 import pytest
 
 from autograder.grade import grade
-from autograder.grading.submission import GradeTask, Limits, _drop_unreadable, _failures_in_log, fingerprint, run_submission
-from course_fixtures import ASSIGNMENT, BODIES, LOADER_NOTEBOOK, NOTEBOOK, make_course, make_loader_class, submit
+from autograder.grading import submission
+from autograder.grading.reuse import save_outcomes
+from autograder.grading.submission import GradeTask, Limits, _drop_unreadable, fingerprint, run_submission
+from course_fixtures import ASSIGNMENT, BODIES, INDEPENDENT_NOTEBOOK, LOADER_NOTEBOOK, NOTEBOOK, edit_answer, \
+    make_course, make_loader_class, submit, submit_all
 
 
 def no_data(tmp_path: Path) -> str:
@@ -37,18 +40,6 @@ def test_unreadable_and_missing_notebooks_are_dropped_with_a_reason(tmp_path):
     assert [(f.kind, f.notebook) for f in failures] == [("unreadable", "bad.ipynb"), ("unreadable", "gone.ipynb")]
     assert "not a readable notebook" in failures[0].detail and failures[1].detail == "is missing from the submission"
     assert not (tmp_path / "bad.ipynb").exists() and (tmp_path / "good.ipynb").exists()
-
-
-def test_nbgrader_log_reveals_dead_kernels_and_crashes():
-    """Are a dead kernel and a failing nbgrader run recognised from nbgrader's log?"""
-    log = ("[AutogradeApp | INFO] Converting notebook /tmp/c/submitted/gus/toy/squares.ipynb\n"
-           "[AutogradeApp | ERROR] There was an error processing assignment\n"
-           "nbclient.exceptions.DeadKernelError: Kernel died\n")
-    dead = _failures_in_log(log, 1)
-    assert [(f.kind, f.notebook) for f in dead] == [("kernel died", "squares.ipynb")]
-    crash = _failures_in_log("line 1\nline 2\nTraceback: boom", 1)
-    assert crash[0].kind == "error" and "boom" in crash[0].detail
-    assert _failures_in_log("all fine", 0) == []
 
 
 @pytest.mark.sandbox
@@ -133,6 +124,33 @@ def test_a_grader_fault_scores_zero_with_the_reason_never_the_notebooks_own_verd
     assert (result.score, result.status) == (0.0, "error")
     assert {t.message for t in result.tests} == {"GraderError: the grader could not run the tests: "
                                                  "RuntimeError: dataset missing"}
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_a_regrade_runs_the_changed_notebook_alone_and_charges_the_others_time(tmp_path, monkeypatch):
+    """After an edit to totals.ipynb, does the regrade run nbgrader on that notebook alone, within the submission's
+    CPU budget less what the reused notebooks' cells used, and hand back their executed notebooks as graded?"""
+    course = make_course(tmp_path / "course", loader=True, independent=True)
+    folder = submit_all(course, "ann", {})
+    task = GradeTask("ann", ASSIGNMENT, str(folder), str(course), str(course / "gradebook.db"), no_data(tmp_path),
+                     Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30))
+    calls, autograde = [], submission.autograde
+
+    def recorded(course_dir, task, notebooks=None, cpu_seconds=None):
+        calls.append((notebooks, cpu_seconds))
+        return autograde(course_dir, task, notebooks, cpu_seconds)
+
+    monkeypatch.setattr(submission, "autograde", recorded)
+    first = run_submission(task)
+    assert sorted(first.outcomes) == [INDEPENDENT_NOTEBOOK, NOTEBOOK, LOADER_NOTEBOOK]
+    save_outcomes(course, ASSIGNMENT, first.result, first.outcomes)
+    edit_answer(folder, LOADER_NOTEBOOK)
+    second = run_submission(task)
+    charged = first.outcomes[INDEPENDENT_NOTEBOOK].cpu_seconds + first.outcomes[NOTEBOOK].cpu_seconds
+    assert calls == [(None, 60.0), ([LOADER_NOTEBOOK], pytest.approx(60.0 - charged))]
+    assert (second.result.reused, second.result.score, first.result.score) == ([INDEPENDENT_NOTEBOOK, NOTEBOOK], 7.0, 7.0)
+    assert second.notebooks[NOTEBOOK] == first.notebooks[NOTEBOOK]
 
 
 def test_a_submission_folder_over_its_limit_is_not_read_and_says_why(tmp_path):

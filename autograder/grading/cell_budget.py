@@ -8,7 +8,9 @@ while a cell runs, a thread reads the CPU time of the kernel's whole process tre
 stop within GRACE_SECONDS of further CPU. The cell then ends with a CellTimeoutError that
 says so, and the notebook goes on with the next cell. `Execute.timeout` becomes the
 wall-clock backstop (WALL_FACTOR times the budget) for a cell that waits without
-computing (sleep, input, a lock).
+computing (sleep, input, a lock). After each notebook, the CPU seconds its cells used
+together go to nbgrader's log (`notebook_cpu_seconds` reads them back), so that a regrade
+that reuses a notebook's outcome can charge its time to the submission's budget.
 
 This runs inside the sandbox, as part of the nbgrader process: it imports only nbgrader
 and the sandbox's CPU meter.
@@ -16,6 +18,7 @@ and the sandbox's CPU meter.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 
@@ -30,6 +33,8 @@ GRACE_SECONDS = 5.0       # CPU seconds an interrupted kernel may still use befo
 POLL_SECONDS = 0.2
 STOPPED = "CellTimeoutError"
 DEFAULT_SECONDS = 240.0   # nbgrader_config.py sets Execute.timeout; this is for a course that does not
+NOTEBOOK_CPU = "CPU budget: the cells of"   # the log line after each notebook: NOTEBOOK_CPU <name>.ipynb used <s> s
+NOTEBOOK_CPU_LINE = re.compile(re.escape(NOTEBOOK_CPU) + r" (\S+\.ipynb) used ([0-9]+(?:\.[0-9]+)?) s")
 
 
 def config_lines() -> str:
@@ -79,6 +84,7 @@ class CellWatch(threading.Thread):
     def finish(self) -> None:
         self._done.set()
         self.join()
+        self.used = max(self.used, self.meter.seconds() - self.start_cpu)   # the last poll may be 0.2 s old
 
 
 class CpuBudgetExecute(Execute):
@@ -87,6 +93,14 @@ class CpuBudgetExecute(Execute):
     cpu_seconds = Float(DEFAULT_SECONDS, help="CPU seconds a cell may use (the kernel and what it starts)").tag(config=True)
 
     _watch: CellWatch | None = None
+    notebook_seconds = 0.0   # CPU seconds the cells of the notebook being run have used so far
+
+    def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
+        self.notebook_seconds = 0.0
+        result = super().preprocess(nb, resources, km)
+        name = ((resources or {}).get("nbgrader") or {}).get("notebook") or "notebook"
+        self.log.info("%s %s.ipynb used %.2f s", NOTEBOOK_CPU, name, self.notebook_seconds)
+        return result
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
         pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
@@ -98,6 +112,7 @@ class CpuBudgetExecute(Execute):
         finally:
             if self._watch is not None:
                 self._watch.finish()
+                self.notebook_seconds += self._watch.used
                 if self._watch.killed:
                     self.log.error("CPU budget: the kernel was killed after a cell used %.0f s of CPU time",
                                    self._watch.used)
@@ -111,3 +126,16 @@ class CpuBudgetExecute(Execute):
                    "(the budget counts CPU time, so a busy machine does not use it up)")
         cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"] + [
             NotebookNode(output_type="error", ename=STOPPED, evalue=message, traceback=[f"{STOPPED}: {message}"])]
+
+
+def notebook_cpu_seconds(log: str) -> dict[str, float]:
+    """Notebook name -> CPU seconds its cells used, as nbgrader's log of a run reports them.
+
+    The log is written in the sandbox, beside the student's code, which could write such lines
+    too: the largest figure of a notebook counts (a forged line can raise a figure, never lower
+    one that is there).
+    """
+    seconds: dict[str, float] = {}
+    for name, figure in NOTEBOOK_CPU_LINE.findall(log):
+        seconds[name] = max(seconds.get(name, 0.0), float(figure))
+    return seconds

@@ -24,6 +24,7 @@ from nn_helpers.cells import is_graded
 from ..course import CONFIG_FILE, RELEASE_DIR
 from .submission import Execution
 from ..results import Failure, results_dir, save_result
+from .reuse import save_outcomes
 
 
 class GradebookWriter:
@@ -41,7 +42,7 @@ class GradebookWriter:
         self.api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
     def write(self, execution: Execution, submission_dir: Path) -> None:
-        """Record one submission in the gradebook, then save its result file.
+        """Record one submission in the gradebook, then keep its notebooks' outcomes (reuse.py) and save its result file.
 
         If nbgrader cannot record it, the result says so (status 'error') and the batch
         goes on; the gradebook is left as nbgrader's transaction left it.
@@ -65,6 +66,7 @@ class GradebookWriter:
             result.failures.append(Failure("error", "", "nbgrader could not record the grades in the gradebook: "
                                            + _last_line(outcome.get("error") or outcome.get("log") or ""),
                                            grader_fault=True))
+        save_outcomes(self.course_root, self.assignment, result, execution.outcomes)   # before the result: it commits
         save_result(result, self.course_root)
 
 

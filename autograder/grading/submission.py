@@ -11,28 +11,34 @@ test is scored again in this process (trusted/tests.py), against the student's c
 sandboxed worker; that verdict replaces the test cell's outcome in the executed notebook,
 so it is the grade. Nothing here touches the real gradebook: the single writer
 (gradebook_writer) does that with what this returns.
+
+A regrade runs only what changed: a notebook whose key (notebook_keys.py: its cells, the code
+of the notebooks it loads, the grading context) is the key of its outcome kept from the last
+grading (reuse.py) is not run again, nor are its tests; nbgrader runs the others
+(nbgrader_run.py). If that run is stopped (a limit, a dead kernel), the submission is graded
+in full, so that it stops where a full run would.
 """
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from ..course import CONFIG_FILE, RELEASE_DIR, ROOT, SOURCE_DIR
+from ..course import CONFIG_FILE, RELEASE_DIR, SOURCE_DIR
 from . import cell_budget
 from .intake import NOTEBOOK_BYTES, SUBMISSION_BYTES, copy_regular_files, fingerprint, notebook_too_big, \
     oversize_notebooks, regular_file_size, survey, too_big, too_many_cells
+from .nbgrader_run import autograde, environment, place_neighbours, sandbox_limits
+from .notebook_keys import BOOKKEEPING, context_key, must_run, notebook_keys
 from .restore import restore_folder
 from ..results import Failure, SubmissionResult, Flag
-from ..sandbox import SandboxLimits, SandboxRun, run
 from .reasons import explain, not_run, notebook_run
+from .reuse import NotebookOutcome, load_outcomes, reusable, stray_files
 from .scoring import apply_verdicts, autograded_tests, score_notebooks
 from ..trusted.session import WorkerPlan
 from .flags import flag_suspicious_code
@@ -68,13 +74,16 @@ class GradeTask:
     gradebook_template: str  # the gradebook with the release's cells (copied, never written; see grade.py)
     cifar10_dir: str
     limits: Limits = Limits()
+    reuse: bool = True       # reuse each notebook's kept outcome while its key is unchanged (False: --force)
 
 
 @dataclass
 class Execution:
-    """What a worker hands back: the result and the executed notebooks (name -> JSON text)."""
+    """What a worker hands back: the result, the executed notebooks (name -> JSON text), and the
+    outcomes of the notebooks that ran cleanly, to be kept for the next grading (reuse.py)."""
     result: SubmissionResult
     notebooks: dict[str, str]
+    outcomes: dict[str, NotebookOutcome] = field(default_factory=dict)
 
 
 # Trusted scoring patches module globals and NumPy's global random state, and CPython's ast
@@ -94,6 +103,16 @@ def run_submission(task: GradeTask) -> Execution:
 
 def _run_submission(task: GradeTask) -> Execution:
     start = time.perf_counter()
+    kept = load_outcomes(Path(task.course_root), task.assignment, task.student) if task.reuse else {}
+    execution = _grade(task, kept, start)
+    if execution is None:   # the run of the changed notebooks was stopped: grade it all, as a full run stops it
+        execution = _grade(task, {}, start)
+    return execution
+
+
+def _grade(task: GradeTask, kept: dict[str, NotebookOutcome], start: float) -> Execution | None:
+    """Grade the submission, reusing the `kept` outcomes whose key is unchanged; None if some were
+    reused and a limit, a dead kernel or nbgrader failing stopped the run of the others."""
     limits = task.limits
     source = Path(task.course_root) / SOURCE_DIR / task.assignment
     release = Path(task.course_root) / RELEASE_DIR / task.assignment
@@ -120,33 +139,82 @@ def _run_submission(task: GradeTask) -> Execution:
         failures += _drop_unreadable(submitted, [name for name in expected if name not in oversize])
         flags = restore_folder(submitted, release)
         flags += flag_suspicious_code(submitted)
-        if any(submitted.glob("*.ipynb")):
+        keys, codes = notebook_keys(submitted, expected, _context(task, submitted, expected))
+        present = [name for name in expected if (submitted / name).exists()]
+        reused = reusable(kept, keys, _test_ids(source))
+        to_run = must_run(set(present) - set(reused), codes)
+        reused = {name: reused[name] for name in present if name in reused and name not in to_run}
+        cpu: dict[str, float] = {}
+        if any(submitted.glob("*.ipynb")) and (to_run or not reused):
+            if reused:
+                place_neighbours(course, task, sorted(reused))
             IN_PROCESS.release()   # a subprocess: other threads may do their in-process work meanwhile
             try:
-                failures += _autograde(course, task)
+                # The budget covers every notebook: the reused ones are charged the CPU time their cells used
+                # when they ran (not nbgrader's own start-up for them, a second or two each).
+                stopped, cpu = autograde(course, task, sorted(to_run) if reused else None,
+                                         max(1.0, limits.cpu_seconds - sum(o.cpu_seconds for o in reused.values())))
             finally:
                 IN_PROCESS.acquire()
+            if stopped and reused:
+                return None
+            failures += stopped
         autograded = course / "autograded" / task.student / task.assignment
-        notebooks, unread = _executed_notebooks(autograded, limits.notebook_bytes)
+        notebooks, unread = _executed_notebooks(autograded, limits.notebook_bytes, set(to_run) if reused else None)
         failures += unread
         runs = {name: notebook_run(text) for name, text in notebooks.items()}   # before the verdicts replace tests' outputs
         verdicts: dict = {}
-        failures += _score_in_grader(task, submitted, autograded, notebooks, flags, runs, failures, verdicts)
+        static_flags = len(flags)
+        grader_failures, trusted_seconds = _score_in_grader(task, submitted, autograded, notebooks, flags, runs,
+                                                            failures, verdicts, reused)
+        failures += grader_failures
+        stray = stray_files(autograded, [submitted, release])
     tests, found_failures = score_notebooks(source, notebooks, failures, verdicts, runs)
-    result = SubmissionResult(task.student, task.assignment, identity, tests, failures + found_failures,
-                              round(time.perf_counter() - start, 1), flags)
-    return Execution(result, notebooks)
+    kept_tests = {(t.notebook, t.grade_id): t for outcome in reused.values() for t in outcome.tests}
+    tests = [kept_tests.get((t.notebook, t.grade_id), t) for t in tests]
+    failures += found_failures
+    result = SubmissionResult(task.student, task.assignment, identity, tests, failures,
+                              round(time.perf_counter() - start, 1), flags, reused=sorted(reused))
+    new = {name: NotebookOutcome(keys[name], text, [t for t in tests if t.notebook == name],
+                                 [f for f in flags[static_flags:] if f.notebook == name], cpu[name],
+                                 trusted_seconds.get(name, 0.0))
+           for name, text in notebooks.items() if name in cpu and not any(f.notebook in ("", name) for f in failures)}
+    executed = dict(sorted({**notebooks, **{name: o.executed for name, o in reused.items()}}.items()))
+    return Execution(result, executed, {} if stray else {**reused, **new})
 
 
-def _executed_notebooks(autograded: Path, limit: int) -> tuple[dict[str, str], list[Failure]]:
-    """Name -> JSON text of every executed notebook nbgrader left (regular files up to `limit` bytes).
+def _context(task: GradeTask, submitted: Path, expected: list[str]) -> str:
+    """What every notebook's outcome depends on besides the notebooks (notebook_keys.context_key); the
+    dataset by its files' names and sizes (wherever it is: reading it would take seconds)."""
+    course = Path(task.course_root)
+    dataset = sorted((p.relative_to(task.cifar10_dir).as_posix(), p.stat().st_size)
+                     for p in Path(task.cifar10_dir).rglob("*") if p.is_file())
+    return context_key({course / RELEASE_DIR / task.assignment: set(), course / SOURCE_DIR / task.assignment: set(),
+                        submitted: set(expected) | BOOKKEEPING},
+                       [course / CONFIG_FILE], f"{task.limits!r} {dataset}")
 
-    nbgrader copies every notebook into autograded/ before executing them one by one: after a
-    kill, the copies not yet executed are there too, and a test cell without output would pass.
+
+def _test_ids(source: Path) -> dict[str, list[str]]:
+    """Notebook -> grade_ids of its autograded tests, in order."""
+    tests: dict[str, list[str]] = {}
+    for notebook, grade_id, *_ in autograded_tests(source):
+        tests.setdefault(notebook, []).append(grade_id)
+    return tests
+
+
+def _executed_notebooks(autograded: Path, limit: int, names: set[str] | None = None) -> tuple[dict[str, str], list[Failure]]:
+    """Name -> JSON text of every executed notebook nbgrader left (regular files up to `limit` bytes),
+    or of the `names` only (the others there were placed for them to load from).
+
+    A notebook there may not have been executed (a kill mid-run, or a reused notebook placed
+    there for others to load from): only fully executed ones are read, since a test cell
+    without output would pass.
     The folder is where the student's code ran: a link or a pipe there is never read.
     """
     notebooks, failures = {}, []
     for path in sorted(autograded.glob("*.ipynb")):
+        if names is not None and path.name not in names:
+            continue
         size = regular_file_size(path)
         if size is None:
             continue
@@ -159,19 +227,24 @@ def _executed_notebooks(autograded: Path, limit: int) -> tuple[dict[str, str], l
 
 
 def _score_in_grader(task: GradeTask, submitted: Path, autograded: Path, notebooks: dict[str, str],
-                     flags: list[Flag], runs: dict, failures: list[Failure], found: dict) -> list[Failure]:
+                     flags: list[Flag], runs: dict, failures: list[Failure], found: dict,
+                     reused: dict[str, NotebookOutcome]) -> tuple[list[Failure], dict[str, float]]:
     """Re-score every executed notebook's tests in this process; write the verdicts into `notebooks`
-    and into `found` ((notebook, grade_id) -> Verdict)."""
+    and into `found` ((notebook, grade_id) -> Verdict). The `reused` notebooks' tests are not run:
+    their flags are added and the CPU time they took is charged to the budget, in notebook order,
+    as a full run would. Returns the grader's failures and each scored notebook's CPU seconds."""
     limits = task.limits
-    plan = WorkerPlan(submitted, _sandbox_limits(limits), limits.sandbox, _environment(task),
+    plan = WorkerPlan(submitted, sandbox_limits(limits), limits.sandbox, environment(task),
                       visible=(Path(task.cifar10_dir),), test_seconds=limits.test_seconds)
     reference = Path(task.course_root) / SOURCE_DIR / task.assignment
-    tests = {}
-    for notebook, grade_id, *_ in autograded_tests(reference):
-        tests.setdefault(notebook, []).append(grade_id)
-    grader_failures, budget = [], Budget(limits.trusted_seconds)
-    for name in sorted(set(tests) & set(notebooks)):
-        run = runs[name]
+    tests = _test_ids(reference)
+    grader_failures, budget, seconds = [], Budget(limits.trusted_seconds), {}
+    for name in sorted(set(tests) & (set(notebooks) | set(reused))):
+        if name in reused:
+            budget.spent_cpu += reused[name].trusted_seconds
+            flags += reused[name].flags
+            continue
+        run, spent_before = runs[name], budget.spent_cpu
         try:
             verdicts = not_run(run, tests[name])   # what a timed-out cell kept from running (the worker would loop too)
             if len(verdicts) < len(tests[name]):
@@ -181,6 +254,7 @@ def _score_in_grader(task: GradeTask, submitted: Path, autograded: Path, noteboo
             detail = f"the grader could not run the tests: {type(error).__name__}: {error}"
             grader_failures.append(Failure("error", name, detail, grader_fault=True))
             verdicts = {grade_id: Verdict(False, f"GraderError: {detail}", "GraderError") for grade_id in tests[name]}
+        seconds[name] = budget.spent_cpu - spent_before
         unfinished = [grade_id for grade_id, verdict in verdicts.items() if verdict.kind == BUDGET_SPENT]
         if unfinished:
             grader_failures.append(Failure("timeout", name, f"the grader's budget for running the submission's "
@@ -191,7 +265,7 @@ def _score_in_grader(task: GradeTask, submitted: Path, autograded: Path, noteboo
         notebooks[name], disagreements = apply_verdicts(name, notebooks[name], verdicts, ran_to_end)
         flags += disagreements
         found.update({(name, grade_id): verdict for grade_id, verdict in verdicts.items()})
-    return grader_failures
+    return grader_failures, seconds
 
 
 def was_executed(path: Path) -> bool:
@@ -219,75 +293,3 @@ def _drop_unreadable(submitted: Path, expected: list[str]) -> list[Failure]:
             first_line = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
             failures.append(Failure("unreadable", name, f"is not a readable notebook ({first_line})"))
     return failures
-
-
-def _autograde(course: Path, task: GradeTask) -> list[Failure]:
-    """Run nbgrader autograde for the one student in `course` (sandboxed unless --no-sandbox), within its limits.
-
-    The sandbox sees the scratch course and the dataset, never the course being graded.
-    """
-    command = [sys.executable, "-m", "nbgrader", "autograde", task.assignment,
-               "--student", task.student, "--force", "--create"]
-    ran = run(command, course, _sandbox_limits(task.limits), isolate=task.limits.sandbox,
-              visible=[Path(task.cifar10_dir)], env=_environment(task))
-    return _failures_of_run(ran)
-
-
-def _failures_of_run(ran: SandboxRun) -> list[Failure]:
-    """What stopped nbgrader, if anything did, and what its log reveals."""
-    if ran.kind in ("cpu", "wall"):
-        return [Failure("timeout", "", f"the submission {ran.stopped} (the budget covers every notebook)")]
-    if ran.kind == "memory":
-        return _unique([Failure("memory", "", f"the submission {ran.stopped}"),
-                        *_failures_in_log(ran.output, ran.returncode or 0)])
-    if ran.kind is not None:  # a signal from inside: the submission killed its own grading run
-        return [Failure("error", "", f"nbgrader {ran.stopped}, by the submission itself or something it started")]
-    return _failures_in_log(ran.output, ran.returncode)
-
-
-def _environment(task: GradeTask) -> dict[str, str]:
-    """Only what a run of the student's code needs: nothing of the grader's own environment.
-
-    PYTHONPATH names the kit, so that the notebooks import the kit's nn_helpers, which
-    the sandbox shows, wherever the environment's own install of it points.
-    """
-    threads = str(task.limits.blas_threads)
-    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-            "PYTHONPATH": str(ROOT), "CIFAR10_DIR": task.cifar10_dir, "MPLBACKEND": "Agg",
-            "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-
-
-def _sandbox_limits(limits: Limits) -> SandboxLimits:
-    return SandboxLimits(cpu_seconds=limits.cpu_seconds, memory_bytes=limits.memory_bytes,
-                         max_processes=limits.max_processes)
-
-
-def _failures_in_log(log: str, returncode: int) -> list[Failure]:
-    """Failures only nbgrader's own log reveals: a dead kernel, or nbgrader itself failing."""
-    failures, current = [], ""
-    for line in log.splitlines():
-        if "Converting notebook" in line:  # nbgrader announces each notebook before running it
-            current = _notebook_in(line) or current
-        if "DeadKernelError" in line or "Kernel died" in line:
-            failures.append(Failure("kernel died", _notebook_in(line) or current,
-                                    "the kernel died while running the notebook (crashed, or killed for "
-                                    "using too much memory); nbgrader then keeps none of the submission's notebooks"))
-    if returncode != 0 and not failures:
-        tail = " | ".join(line.strip() for line in log.strip().splitlines()[-3:])
-        failures.append(Failure("error", "", f"nbgrader autograde failed (exit code {returncode}): {tail[:300]}"))
-    return _unique(failures)
-
-
-def _notebook_in(line: str) -> str:
-    words = [w.strip("'\",:") for w in line.split() if w.strip("'\",:").endswith(".ipynb")]
-    return Path(words[0]).name if words else ""
-
-
-def _unique(failures: list[Failure]) -> list[Failure]:
-    seen, unique = set(), []
-    for failure in failures:
-        key = (failure.kind, failure.notebook)
-        if key not in seen:
-            seen.add(key)
-            unique.append(failure)
-    return unique
