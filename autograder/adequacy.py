@@ -5,19 +5,23 @@ Grades one class in a fresh course folder, exactly as `grade` grades students:
 - the untouched release must score zero on every autograded test;
 - every mutant of the catalogue (quality/mutants.py) must fail exactly the tests it declares,
   pass all the others, and fail the first of them with a message naming the cause.
-A mutant is submitted with only the notebooks its edit can reach that hold autograded
-tests (its own, those that load it with `load_from_notebook`), and what those load: the
-others are byte for byte the reference's, so their results are the reference's, taken
-from its grading.
-It runs in two parts that together make the whole check: `quick` grades the notebooks
-without training cells (seconds per submission; part of `make test`), `training` the
-notebooks that train on CIFAR-10 (about a minute and a half per submission; `make
-adequacy`). Each submission is judged on the notebooks it was graded on.
+A mutant is submitted with only the notebooks with autograded tests that its edit can
+reach (its own, those that load what it changed: quality/reach.py), and what those load:
+the others are byte for byte the reference's, so their results are the reference's.
+It runs in three parts that together make the whole check, each submission judged on the
+notebooks it was graded on:
+- `quick`: every notebook without training cells, with every mutant that reaches it
+  (seconds per submission; part of `make test`);
+- `training`: the notebooks that train on CIFAR-10, with the reference, the untouched
+  release and the mutants of those notebooks (`make adequacy`; CI runs both);
+- `downstream`: what the mutants of the other notebooks do to the training notebooks'
+  thresholds (about a minute and a half per mutant, 40 minutes in all on 2 cores: `make
+  adequacy-downstream`, before a release). Each mutant is already caught by the test of its
+  own function in `quick`; this part checks the training tests it declares as well.
 Exits non-zero when any of this does not hold. `--table` prints the README's table.
 """
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 import time
@@ -32,13 +36,13 @@ from .course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbg
 from .grading.submission import Limits
 from .grade import grade
 from .quality.mutants import CATALOGUE, Mutant, write_mutant, write_reference
+from .quality.reach import needed_by, notebook_loads, reached_by
 from .results import SubmissionResult
 from .grading.scoring import autograded_tests
 
 REFERENCE, UNTOUCHED = "reference", "untouched_release"
 ADEQUACY_TIMEOUT = 600.0  # CPU seconds per submission: generous, a slow CI machine must not fail a mutant
-LOADS = re.compile(r"load_from_notebook\(\s*[\"']([^\"']+\.ipynb)[\"']")
-PARTS = ("quick", "training")
+PARTS = ("quick", "training", "downstream")
 
 
 @dataclass
@@ -53,31 +57,6 @@ class Judgement:
         return not self.problems
 
 
-def notebook_loads(source_dir: Path) -> dict[str, set[str]]:
-    """notebook -> the notebooks it loads code from (load_from_notebook calls in its cells)."""
-    return {path.name: {name for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
-                        for name in LOADS.findall(cell.source)}
-            for path in sorted(Path(source_dir).glob("*.ipynb"))}
-
-
-def reached_by(notebook: str, loads: dict[str, set[str]]) -> set[str]:
-    """The notebook and every notebook that loads it, directly or not: where an edit can change results."""
-    reached = {notebook}
-    while True:
-        more = {name for name, loaded in loads.items() if loaded & reached} - reached
-        if not more:
-            return reached
-        reached |= more
-
-
-def needed_by(notebooks: set[str], loads: dict[str, set[str]]) -> set[str]:
-    """The notebooks and everything they load, directly or not: what must be present to run them."""
-    needed = set(notebooks)
-    while more := set().union(*(loads[name] for name in needed)) - needed:
-        needed |= more
-    return needed
-
-
 def part_notebooks(source_dir: Path, part: str | None) -> set[str]:
     """The notebooks with autograded tests that a part grades (all of them for part None)."""
     tested = {notebook for notebook, _, _, _ in autograded_tests(source_dir)}
@@ -85,17 +64,25 @@ def part_notebooks(source_dir: Path, part: str | None) -> set[str]:
         return tested
     training = {path.name for path in Path(source_dir).glob("*.ipynb")
                 if any(is_training(cell) for cell in nbformat.read(path, as_version=4).cells)}
-    return tested & training if part == "training" else tested - training
+    return tested & training if part in ("training", "downstream") else tested - training
 
 
 def graded_notebooks(source_dir: Path, part: str | None = None) -> dict[str, set[str]]:
-    """student -> the notebooks it is submitted with in this part: for a mutant, those its edit
-    reaches that the part grades, and everything they load; for the reference and the untouched
-    release, all the part grades. A mutant the part does not reach is left out."""
+    """student -> the notebooks it is submitted with in this part (all parts for None).
+
+    The reference and the untouched release: every notebook the part grades (quick, training).
+    A mutant: the notebooks of the part that its edit reaches (quality/reach.py), and what they
+    load. `training` takes the mutants of the training notebooks, `downstream` the training
+    notebooks' results of the mutants of the others. A mutant a part does not reach is left out.
+    """
     loads, chosen = notebook_loads(source_dir), part_notebooks(source_dir, part)
-    graded = {student: needed_by(chosen, loads) for student in (REFERENCE, UNTOUCHED)}
+    training = part_notebooks(source_dir, "training")
+    graded = {} if part == "downstream" else {student: needed_by(chosen, loads) for student in (REFERENCE, UNTOUCHED)}
     for mutant in CATALOGUE:
-        if reached := reached_by(mutant.notebook, loads) & chosen:
+        if part == "training" and mutant.notebook not in training or \
+                part == "downstream" and mutant.notebook in training:
+            continue
+        if reached := reached_by(source_dir, mutant.notebook, mutant.cell) & chosen:
             graded[mutant.name] = needed_by(reached, loads)
     return graded
 
@@ -203,7 +190,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--output", type=Path, default=None, help="course folder to create (default: a new temporary folder)")
     parser.add_argument("--workers", type=int, default=None, help="parallel submissions (default: one per core)")
     parser.add_argument("--part", choices=PARTS, default=None,
-                        help="only the notebooks without training cells (quick) or with them (training); default: both")
+                        help="one part: the notebooks without training cells (quick), with them (training), or the "
+                             "training notebooks' results of the other notebooks' mutants (downstream); default: all")
     parser.add_argument("--table", action="store_true", help="only print the README's table of tests and mutants")
 
 

@@ -12,8 +12,7 @@ import os
 import pytest
 
 from autograder.adequacy import (PARTS, REFERENCE, UNTOUCHED, coverage_table, graded_notebooks, judge,
-                                 judge_mutant, needed_by, notebook_loads, part_notebooks, reached_by,
-                                 run_adequacy, within)
+                                 judge_mutant, part_notebooks, run_adequacy, within)
 from autograder.course import ROOT, source_notebooks
 from autograder.quality.mutants import CATALOGUE, Mutant
 from autograder.results import Failure, SubmissionResult
@@ -94,17 +93,6 @@ def test_the_tests_no_mutant_reaches_are_known():
     assert uncaught == ["test_4_2_initialization"]
 
 
-def test_a_mutant_is_graded_on_the_notebooks_its_edit_reaches():
-    """Is an edit to the layers graded with every notebook that loads them, and one to part 1 alone?"""
-    loads = notebook_loads(source_notebooks())
-    assert reached_by("1_computational_graphs.ipynb", loads) == {"1_computational_graphs.ipynb"}
-    assert reached_by("2_layers.ipynb", loads) == {"2_layers.ipynb", "3_vanishing_gradients.ipynb",
-                                                   "4_two_layer_net.ipynb", "6_training_cifar10.ipynb",
-                                                   "7_hyperparameter_search.ipynb"}
-    assert needed_by({"6_training_cifar10.ipynb"}, loads) == {"2_layers.ipynb", "4_two_layer_net.ipynb",
-                                                              "5_solver.ipynb", "6_training_cifar10.ipynb"}
-
-
 def test_a_mutant_is_judged_only_on_the_notebooks_it_was_graded_on():
     """Are tests and failures of notebooks a mutant was not graded on left out of its judgement?"""
     partial = SubmissionResult("m", "a", "f", result("m").tests + [Result("other.ipynb", "test_z", "", 0.0, 1.0,
@@ -114,14 +102,19 @@ def test_a_mutant_is_judged_only_on_the_notebooks_it_was_graded_on():
     assert [t.grade_id for t in kept.tests] == list(TESTS) and kept.failures == []
 
 
-def test_the_two_parts_split_the_notebooks_and_together_grade_every_mutant():
-    """Do quick and training cover every tested notebook once, and every mutant reach at least one part?"""
-    quick, training = (part_notebooks(source_notebooks(), part) for part in PARTS)
-    assert training == {"6_training_cifar10.ipynb", "7_hyperparameter_search.ipynb"}
+def test_the_parts_split_the_notebooks_and_together_grade_every_mutant():
+    """Do quick and training cover every tested notebook once, and the parts grade every mutant where it reaches?"""
+    quick, training, downstream = (part_notebooks(source_notebooks(), part) for part in PARTS)
+    assert training == downstream == {"6_training_cifar10.ipynb", "7_hyperparameter_search.ipynb"}
     assert quick | training == part_notebooks(source_notebooks(), None) and not quick & training
-    parts = [graded_notebooks(source_notebooks(), part) for part in PARTS]
-    assert all(any(m.name in graded for graded in parts) for m in CATALOGUE)
-    assert "2_layers.ipynb" not in parts[0]["mul_gate_no_swap"] and "mul_gate_no_swap" not in parts[1]
+    parts = dict(zip(PARTS, (graded_notebooks(source_notebooks(), part) for part in PARTS)))
+    everything = graded_notebooks(source_notebooks())
+    for mutant in CATALOGUE:
+        assert set().union(*(graded.get(mutant.name, set()) for graded in parts.values())) == everything[mutant.name]
+    assert set(parts["training"]) == {REFERENCE, UNTOUCHED} | {m.name for m in CATALOGUE if m.notebook in training}
+    assert REFERENCE not in parts["downstream"] and "dw_not_transposed" in parts["downstream"]
+    assert "2_layers.ipynb" not in parts["quick"]["mul_gate_no_swap"] and "mul_gate_no_swap" not in parts["training"]
+    assert parts["quick"]["sigmoid_overflows"] == {"2_layers.ipynb"}   # notebook 4 loads no activation but ReLU
 
 
 def _selected(session) -> dict[str, set[str]]:
@@ -150,8 +143,9 @@ def adequacy_judgements(request, tmp_path_factory):
     return judgements
 
 
-CASES = [pytest.param(part, student, marks=pytest.mark.adequacy if part == "quick" else pytest.mark.adequacy_training,
-                      id=f"{part}-{student}")
+MARKS = {"quick": pytest.mark.adequacy, "training": pytest.mark.adequacy_training,
+         "downstream": pytest.mark.adequacy_downstream}
+CASES = [pytest.param(part, student, marks=MARKS[part], id=f"{part}-{student}")
          for part in PARTS for student in graded_notebooks(source_notebooks(), part)]
 
 
