@@ -37,9 +37,9 @@ class CheckFailed(AssertionError):
     """A test cell's check failed; the message explains what and where."""
 
 
-def check_shape(name: str, seen, expected_shape: tuple) -> None:
+def check_shape(name: str, seen, expected_shape: tuple, likely_causes: LikelyCauses | None = None) -> None:
     """Fail unless `seen` is an array (or array-like) of exactly `expected_shape`."""
-    _require_shape(name, seen, expected_shape)
+    _require_shape(name, seen, expected_shape, likely_causes)
     _passed(name, f"shape {tuple(expected_shape)} as expected")
 
 

@@ -49,9 +49,12 @@ def plot_training_history(history):
     Inputs:
     - history: an object with attributes loss_history, train_acc_history and
       val_acc_history (e.g. a Solver), or a dict with those keys; each a sequence.
+      The accuracies are a Solver's: entry e is the model after e epochs, entry 0 the
+      untrained model (num_epochs + 1 entries).
 
     Returns:
-    - fig: Figure with two stacked axes, loss on top and accuracy below.
+    - fig: Figure with two stacked axes, loss on top and accuracy below, the accuracy
+      plotted against epochs 0, 1, ..., num_epochs.
     """
     loss, train_acc, val_acc = _history_values(history)
     if loss.size == 0:
@@ -61,9 +64,9 @@ def plot_training_history(history):
     ax_loss, ax_acc = fig.subplots(2, 1)
     ax_loss.plot(loss, "o", markersize=2, alpha=0.6)
     ax_loss.set(title="Training loss", xlabel="Iteration", ylabel="Loss")
-    ax_acc.plot(train_acc, "-o", label="train")
-    ax_acc.plot(val_acc, "-o", label="val")
-    ax_acc.set(title="Classification accuracy", xlabel="Epoch", ylabel="Accuracy")
+    ax_acc.plot(np.arange(train_acc.size), train_acc, "-o", label="train")
+    ax_acc.plot(np.arange(val_acc.size), val_acc, "-o", label="val")
+    ax_acc.set(title="Classification accuracy", xlabel="Epoch (0: untrained)", ylabel="Accuracy")
     ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_acc.legend(loc="lower right")
     fig.tight_layout()

@@ -40,6 +40,13 @@ def test_shape_mismatch_explains_transpose_and_reshape():
         check_shape("dx", None, (4,))
 
 
+def test_a_wrong_shape_names_the_likely_cause_that_matches():
+    """Does check_shape name a known mistake whose shape matches what was seen, and no other?"""
+    causes = {"no iteration 0": has_shape((5,)), "one entry too many": has_shape((7,))}
+    with pytest.raises(CheckFailed, match=r"expected shape \(6,\), saw shape \(5,\)\.\n  Likely cause: no iteration 0$"):
+        check_shape("val_acc_history", [0.5] * 5, (6,), likely_causes=causes)
+
+
 def test_non_finite_values_suggest_overflow():
     """Does a NaN or inf fail with a hint about overflow, even where the expected value is finite?"""
     with pytest.raises(CheckFailed, match=r"non-finite value \(nan\) at index \(1,\).*Overflow"):

@@ -51,9 +51,19 @@ def test_training_history_from_dict():
     assert png_bytes(fig).startswith(PNG_MAGIC)
     ax_loss, ax_acc = fig.axes
     assert list(ax_loss.lines[0].get_ydata()) == HISTORY["loss_history"]
-    assert ax_loss.get_xlabel() == "Iteration" and ax_acc.get_xlabel() == "Epoch"
+    assert ax_loss.get_xlabel() == "Iteration" and ax_acc.get_xlabel() == "Epoch (0: untrained)"
     assert legend_labels(ax_acc) == ["train", "val"]
     assert list(ax_acc.lines[1].get_ydata()) == HISTORY["val_acc_history"]
+
+
+def test_accuracy_is_plotted_against_epochs_from_0():
+    """Is accuracy entry e drawn at epoch e, the untrained model (entry 0) at epoch 0, with whole-number ticks?"""
+    fig = plotting.plot_training_history(HISTORY)
+    ax_acc = fig.axes[1]
+    for line in ax_acc.lines:
+        assert list(line.get_xdata()) == [0, 1, 2]
+    fig.canvas.draw()
+    assert all(float(tick).is_integer() for tick in ax_acc.get_xticks())
 
 
 def test_training_history_from_object():

@@ -42,15 +42,15 @@ _END_OF_EPOCH_START = '''
     def _end_of_epoch(self):
         """Bookkeeping at the end of each epoch.
 
-        Decay the learning rate of every parameter's config by lr_decay; measure the
-        train accuracy (on num_train_samples examples) and the val accuracy (on
-        num_val_samples) with self.check_accuracy and append them to the histories;
-        when the val accuracy beats self.best_val_acc, record it and keep a *copy* of
-        every parameter in self.best_params.
+        Decay the learning rate of every parameter's config by lr_decay, then record the
+        accuracies with self._record_accuracies(). Without optim_config, a config holds no
+        learning rate until the update rule's first call sets its default: decay only the
+        learning rates a config holds (no KeyError before the first step).
         """
         ### BEGIN SOLUTION
 '''
-_EPOCH_DECAY = "        for config in self.optim_configs.values():\n            config[\"learning_rate\"] *= self.lr_decay\n"
+_EPOCH_DECAY = ("        for config in self.optim_configs.values():\n            if \"learning_rate\" in config:\n"
+                "                config[\"learning_rate\"] *= self.lr_decay\n")
 _STEP_DECAY = "            next_config[\"learning_rate\"] *= self.lr_decay\n"
 _DECAY_IN_END_OF_EPOCH = _STEP_END + _END_OF_EPOCH_START + _EPOCH_DECAY
 _DECAY_IN_STEP = _STEP_END.replace("        ### END", _STEP_DECAY + "        ### END") + _END_OF_EPOCH_START
@@ -120,6 +120,31 @@ CATALOGUE = (
            "W.T @ dq", "W @ dq",
            must_fail=("test_1_4_matvec_l2",),
            cause="dx is 2 W^T q: transpose W"),
+    Mutant("staged_reciprocal_sign", "the reciprocal gate's local gradient is taken as 1/d^2, without its sign",
+           "1_computational_graphs.ipynb", "task_1_3_staged",
+           "dd = -1.0 / d ** 2", "dd = 1.0 / d ** 2",
+           must_fail=("test_1_3_staged",),
+           cause="its sign is missing"),
+    Mutant("staged_exp_gradient_from_input", "the exp gate's local gradient is taken as its input t",
+           "1_computational_graphs.ipynb", "task_1_3_staged",
+           "dt = de * e", "dt = de * t",
+           must_fail=("test_1_3_staged",),
+           cause="its own output e = exp(t), not its input t"),
+    Mutant("staged_negate_skipped", "the negate gate passes the gradient on unchanged",
+           "1_computational_graphs.ipynb", "task_1_3_staged",
+           "ds = dt * -1.0", "ds = dt",
+           must_fail=("test_1_3_staged",),
+           cause="multiplies the gradient by -1"),
+    Mutant("copy_gate_keeps_one_branch", "the copy gate returns the gradient of one branch only",
+           "1_computational_graphs.ipynb", "task_1_5_copy_gate",
+           "return dout1 + dout2", "return dout1",
+           must_fail=("test_1_5_copy_gate",),
+           cause="gradients add where a value branches"),
+    Mutant("branching_graph_one_branch", "x used twice, but only the add gate's gradient is kept",
+           "1_computational_graphs.ipynb", "task_1_5_copy_gate",
+           "dx = copy_gate_backward((dx1, dx2), copy_cache)", "dx = dx1",
+           must_fail=("test_1_5_copy_gate",),
+           cause="the sum of both branches"),
     Mutant("affine_no_reshape", "x is not reshaped to (N, D) in the affine layer",
            "2_layers.ipynb", "task_2_1_affine_forward",
            "out = x.reshape(x.shape[0], -1) @ w + b", "out = x @ w + b",
@@ -280,7 +305,7 @@ CATALOGUE = (
     Mutant("lr_decay_not_applied", "the learning rate is never decayed",
            "5_solver.ipynb", "task_5_2_solver",
            "config[\"learning_rate\"] *= self.lr_decay", "config[\"learning_rate\"] *= 1.0",
-           must_fail=("test_5_2_end_of_epoch", "test_6_2_validation_accuracy", "test_7_2_saved_model"),
+           must_fail=("test_5_2_end_of_epoch", "test_5_2_train", "test_6_2_validation_accuracy", "test_7_2_saved_model"),
            cause='multiply each learning rate by lr_decay'),
     Mutant("sgd_adds_gradient", "sgd steps along the gradient instead of against it",
            "5_solver.ipynb", "task_5_1_update_rules",
@@ -300,7 +325,8 @@ CATALOGUE = (
     Mutant("lr_decay_every_step", "the learning rate is decayed at every step instead of once per epoch",
            "5_solver.ipynb", "task_5_2_solver",
            _DECAY_IN_END_OF_EPOCH, _DECAY_IN_STEP,
-           must_fail=("test_5_2_step", "test_5_2_end_of_epoch", "test_6_2_validation_accuracy", "test_7_2_saved_model"),
+           must_fail=("test_5_2_step", "test_5_2_end_of_epoch", "test_5_2_train", "test_6_2_validation_accuracy",
+                      "test_7_2_saved_model"),
            cause="not at every step"),
     Mutant("best_val_acc_not_recorded", "the best val accuracy is never updated, so every epoch counts as the best",
            "5_solver.ipynb", "task_5_2_solver",
@@ -316,7 +342,7 @@ CATALOGUE = (
            "5_solver.ipynb", "task_5_2_solver",
            "self.best_params = {name: w.copy() for name, w in self.model.params.items()}\n        ### END",
            "self.best_params = self.model.params\n        ### END",
-           must_fail=("test_5_2_end_of_epoch",),
+           must_fail=("test_5_2_end_of_epoch", "test_5_2_train"),
            cause='keep a copy of the parameters'),
     Mutant("grid_search_worst_first", "the grid search's results are sorted in ascending order, worst first",
            "7_hyperparameter_search.ipynb", "task_7_1_search",

@@ -1,6 +1,6 @@
 """What a saved model file may hold, judged from its headers before any of its data is read.
 
-Notebooks 6 and 7 save a TwoLayerNet's parameters with `np.savez`. A file is accepted when
+Notebooks 6 and 7 save a TwoLayerNet's parameters with its `save` (`np.savez`). A file is accepted when
 it is a zip whose members W1.npy, b1.npy, W2.npy and b2.npy have .npy headers declaring
 float32 or float64 arrays of shapes (3072, H), (H,), (H, 10) and (10,), H at most 4096, and
 whose declared sizes (uncompressed) are no more than those shapes need. So a float128
@@ -42,7 +42,7 @@ def check_model_file(path: Path, input_dim: int = INPUT_DIM, num_classes: int = 
         raise ModelRefused(f"{name} is larger than the {MAX_FILE_BYTES / 2 ** 20:.0f} MiB a model of at most "
                            f"{max_hidden} hidden units takes")
     if not zipfile.is_zipfile(path):
-        raise ModelRefused(f"{name} is not an .npz archive: save the model with np.savez")
+        raise ModelRefused(f"{name} is not an .npz archive: save the model with model.save(path)")
     try:
         with zipfile.ZipFile(path) as archive:
             if len(archive.infolist()) > MAX_MEMBERS:
@@ -64,7 +64,7 @@ def _declared(archive: zipfile.ZipFile, name: str, key: str) -> tuple[tuple[int,
     try:
         info = archive.getinfo(f"{key}.npy")
     except KeyError:
-        raise ModelRefused(f"{name} lacks {key}: save every parameter (np.savez(file, **model.params))") from None
+        raise ModelRefused(f"{name} lacks {key}: save every parameter (model.save(path) saves all four)") from None
     with archive.open(info) as member:
         try:
             version = npy.read_magic(member)
