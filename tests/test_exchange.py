@@ -21,6 +21,7 @@ import pytest
 from nbgrader.utils import parse_utc
 
 from autograder.course import ASSIGNMENT_ID, ROOT, release_notebooks, source_notebooks
+from autograder.grading.scoring import autograded_tests
 from autograder.quality.mutants import write_reference
 from account_fixtures import make_account, remove_account, require_root, run_as
 
@@ -150,6 +151,11 @@ def test_course_init_makes_a_sticky_world_writable_exchange(workflow):
     assert workflow["course"].stat().st_mode & 0o077 == 0, "students must not read the solutions"
 
 
+def notebook_points(notebook: str) -> float:
+    """The autograded points of one notebook of the real assignment."""
+    return sum(points for name, _, points, _ in autograded_tests(source_notebooks()) if name == notebook)
+
+
 def test_collected_submission_is_graded_by_the_kit(workflow):
     """Are the submitted notebooks graded (1 full marks, 2 zero) and the missing ones zero with a reason?"""
     result = workflow["result"]
@@ -157,12 +163,13 @@ def test_collected_submission_is_graded_by_the_kit(workflow):
     for test in result["tests"]:
         earned, top = by_notebook.get(test["notebook"], (0.0, 0.0))
         by_notebook[test["notebook"]] = (earned + test["points"], top + test["max_points"])
-    assert by_notebook["1_computational_graphs.ipynb"] == (10.0, 10.0), by_notebook
+    full = notebook_points("1_computational_graphs.ipynb")
+    assert by_notebook["1_computational_graphs.ipynb"] == (full, full), by_notebook
     assert by_notebook["2_layers.ipynb"][0] == 0.0, by_notebook
     missing = {f["notebook"] for f in result["failures"] if "missing" in f["detail"]}
     assert missing == {"3_vanishing_gradients.ipynb", "4_two_layer_net.ipynb", "5_solver.ipynb",
                        "6_training_cifar10.ipynb", "7_hyperparameter_search.ipynb"}, result["failures"]
-    assert workflow["state"][0]["score"] == result["score"] == 10.0, (workflow["state"][0], result["score"])
+    assert workflow["state"][0]["score"] == result["score"] == full, (workflow["state"][0], result["score"])
 
 
 def test_the_unprivileged_instructor_grades_in_the_sandbox(workflow):
@@ -201,7 +208,7 @@ def test_student_fetches_the_kits_feedback_through_the_exchange(workflow):
     fetched = sorted((workflow["home"] / ASSIGNMENT_ID / "feedback").glob("*/*.html"))
     assert [p.name for p in fetched] == [name.replace(".ipynb", ".html") for name in SUBMITTED], fetched
     page = fetched[0].read_text()
-    assert f"feedback for {workflow['student']}" in page and "Total: 10 / " in page
+    assert f"feedback for {workflow['student']}" in page and f"Total: {notebook_points('1_computational_graphs.ipynb'):g} / " in page
     assert "is missing from the submission" in page
     assert "BEGIN HIDDEN TESTS" not in page and "assert " not in page
 
