@@ -93,15 +93,13 @@ def reached_by(source_dir: Path, notebook: str, cell_id: str) -> set[str]:
     """The notebooks whose results an edit to answer cell `cell_id` of `notebook` can change (itself included)."""
     loads = notebook_loads(source_dir)
     cells = nbformat.read(Path(source_dir) / notebook, as_version=4).cells
-    changed = {notebook: changed_names(cells, cell_names(cells, cell_id))}
-    while True:
-        more = {name for name, froms in loads.items() if name not in changed
-                and any(froms.get(loaded, set()) & names for loaded, names in changed.items())}
-        if not more:
-            return set(changed)
-        for name in more:   # reached: everything it defines may now differ
-            changed[name] = {n for _, tree in _trees(nbformat.read(Path(source_dir) / name, as_version=4).cells)
-                             for n in defined_names(tree)} | set().union(*loads[name].values())
+    changed = changed_names(cells, cell_names(cells, cell_id))
+    reached = {notebook}
+    # A notebook loading a changed name is reached; one loading anything from a reached notebook too.
+    while more := {name for name, froms in loads.items() if name not in reached
+                   and (froms.get(notebook, set()) & changed or (reached - {notebook}) & froms.keys())}:
+        reached |= more
+    return reached
 
 
 def needed_by(notebooks: set[str], loads: dict[str, dict[str, set[str]]]) -> set[str]:
