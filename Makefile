@@ -15,11 +15,16 @@ setup:          ## create .venv, install the pinned packages, fetch and verify C
 $(SETUP_DONE): setup.sh requirements.txt pyproject.toml
 	bash setup.sh
 
+# The tests run in JOBS processes (pytest-xdist), each test file in one of them: many tests wait on
+# sandboxes, kernels and wall-clock backstops, which the other process uses. JOBS=0: one process.
+JOBS   ?= 2
+PYTEST := $(PYTHON) -m pytest -n $(JOBS) --dist loadfile
+
 test: $(SETUP_DONE)           ## the test suite: unit tests, release drift, attacks, the mutants on the notebooks without training
-	$(PYTHON) -m pytest -m "not adequacy_training and not adequacy_downstream"
+	$(PYTEST) -m "not adequacy_training and not adequacy_downstream"
 
 test-fast: $(SETUP_DONE)      ## the test suite without the slow tests and the mutants (the edit-test loop)
-	$(PYTHON) -m pytest -m "not adequacy and not adequacy_training and not adequacy_downstream and not slow"
+	$(PYTEST) -m "not adequacy and not adequacy_training and not adequacy_downstream and not slow"
 
 adequacy: $(SETUP_DONE)       ## the reference, release and mutants of the notebooks that train on CIFAR-10 (make test does the others)
 	$(PYTHON) -m pytest -m adequacy_training

@@ -10,7 +10,10 @@ under another name, which no notebook loads (for regrades that reuse what did no
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -121,9 +124,20 @@ INDEPENDENT_NOTEBOOK = "areas.ipynb"   # before squares.ipynb; the same cells
 def make_course(root: Path, cell_timeout: int = 20, loader: bool = False, independent: bool = False) -> Path:
     """A course at `root` with the kit's nbgrader config, the toy source and its generated release
     (with `loader`, the second notebook too; with `independent`, INDEPENDENT_NOTEBOOK)."""
-    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(_generated_course(loader, independent), root, dirs_exist_ok=True)
     config = (ROOT / CONFIG_FILE).read_text() + f"\nc.Execute.timeout = {cell_timeout}\n"
     (root / CONFIG_FILE).write_text(config)
+    return root
+
+
+@functools.cache
+def _generated_course(loader: bool, independent: bool) -> Path:
+    """The course's source, release and gradebook as nbgrader generates them: once per test session (seconds
+    each); make_course copies it. The cell time limit is not read by generate_assignment."""
+    root = Path(tempfile.mkdtemp(prefix="toy-course-"))
+    root.chmod(0o755)   # copytree gives each copy this folder's mode: mkdtemp's 0700 would hide it from others
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    (root / CONFIG_FILE).write_text((ROOT / CONFIG_FILE).read_text())
     source = root / "solutions" / ASSIGNMENT
     source.mkdir(parents=True)
     nbformat.write(source_notebook(), source / NOTEBOOK)

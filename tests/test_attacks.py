@@ -26,7 +26,10 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 HONEST = "honest"
 CELL_TIMEOUT = 10
 TRUSTED_BUDGET = 15   # seconds for all the tests of a submission in the grader: less than notebook 1's 4 x 10 s
-FIRST = ("segfault_array_interface", HONEST, "forged_array_reply", "kill_grader", "huge_reply")
+FIRST = ("sleep_in_grader_calls", "segfault_array_interface", HONEST, "forged_array_reply", "kill_grader", "huge_reply")
+# Three submissions at once on two cores: the attack that sleeps holds one slot for its wall-clock backstop
+# (WALL_FACTOR x TRUSTED_BUDGET) without computing, so it starts first and the others go on beside it.
+WORKERS = 3
 
 
 def build_attack_class(course: Path) -> None:
@@ -53,7 +56,7 @@ def attack_results(tmp_path_factory):
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], course)
     build_attack_class(course)
     limits = Limits(cpu_seconds=180, memory_bytes=2 * 2 ** 30, test_seconds=CELL_TIMEOUT, trusted_seconds=TRUSTED_BUDGET)
-    results = grade(course, ASSIGNMENT_ID, limits, workers=2, progress=False,
+    results = grade(course, ASSIGNMENT_ID, limits, workers=WORKERS, progress=False,
                     cifar10_dir=str(tmp_path_factory.mktemp("nodata")), first=FIRST)
     return {result.student: result for result in results}
 

@@ -1,5 +1,7 @@
 """Tests for autograder.grading.nbgrader_run: nbgrader's run of every notebook, or of some, and its log."""
 import fnmatch
+import subprocess
+import sys
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -49,3 +51,11 @@ def test_neighbours_are_placed_without_outputs(tmp_path):
     placed = nbformat.read(tmp_path / "autograded" / "ada" / "toy" / "a.ipynb", as_version=4)
     assert [c.source for c in placed.cells] == ["# A", "def f():\n    return 1"]
     assert (placed.cells[1].outputs, placed.cells[1].execution_count) == ([], None)
+
+
+def test_starting_nbgrader_builds_no_grammar():
+    """Does nbgrader start without importing rfc3987-syntax (which jsonschema 4.24+ imports, building a grammar
+    for about 1.5 s of CPU in every grading run: requirements.txt pins jsonschema below it)?"""
+    probe = "import sys, nbgrader.apps.autogradeapp; print(sorted(m for m in sys.modules if m.startswith('rfc3987')))"
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]", f"nbgrader imported {imported.strip()}: is jsonschema pinned as requirements.txt says?"

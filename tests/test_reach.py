@@ -64,3 +64,14 @@ def test_an_unknown_cell_is_an_error(tmp_path):
         assert "nope" in str(error)
     else:
         raise AssertionError("an unknown cell reached something")
+
+
+def test_a_notebook_edited_after_it_was_read_is_read_again(tmp_path):
+    """Is what a notebook loads read anew once the file changes (reading is cached while it does not)?"""
+    def write(loaded):
+        cells = [new_code_cell(f'f = load_from_notebook("a.ipynb", "{loaded}")')]
+        nbformat.write(new_notebook(cells=cells), tmp_path / "b.ipynb")
+    write("g")
+    assert notebook_loads(tmp_path) == {"b.ipynb": {"a.ipynb": {"g"}}}
+    write("h_longer")
+    assert notebook_loads(tmp_path) == {"b.ipynb": {"a.ipynb": {"h_longer"}}}

@@ -14,6 +14,7 @@ eval, exec, vars) counts as changed throughout by any edit.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import nbformat
@@ -26,7 +27,25 @@ DYNAMIC_LOOKUPS = {"globals", "eval", "exec", "vars", "__import__"}
 
 def _trees(cells) -> list[tuple[dict, ast.Module]]:
     """(cell, parsed source) of the defining cells, setup cells included."""
-    return [(cell, ast.parse(python_source(source(cell)))) for _, cell in defining_cells(cells, with_locked=True)]
+    return [(cell, _parse(source(cell))) for _, cell in defining_cells(cells, with_locked=True)]
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse(text: str) -> ast.Module:
+    """A cell's source parsed (IPython's syntax made Python); the same cells are read for every mutant, and
+    making them Python takes milliseconds each. Callers only read the tree. Only the kit's reference is read."""
+    return ast.parse(python_source(text))
+
+
+def _cells(path: Path) -> list:
+    """The cells of a notebook, read once while the file is unchanged."""
+    stat = Path(path).stat()
+    return _read_cells(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_cells(path: str, mtime_ns: int, size: int) -> list:
+    return nbformat.read(path, as_version=4).cells
 
 
 def defined_names(tree: ast.Module) -> set[str]:
@@ -52,33 +71,48 @@ def notebook_loads(source_dir: Path) -> dict[str, dict[str, set[str]]]:
     """notebook -> {notebook it loads from: the names it loads} (load_from_notebook calls in its code cells)."""
     loads = {}
     for path in sorted(Path(source_dir).glob("*.ipynb")):
-        found = loads.setdefault(path.name, {})
-        for cell in nbformat.read(path, as_version=4).cells:
-            if not is_code(cell):
-                continue
-            for node in ast.walk(ast.parse(python_source(source(cell)))):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == LOADER:
-                    notebook, *names = [arg.value for arg in node.args if isinstance(arg, ast.Constant)]
-                    found.setdefault(notebook, set()).update(names)
+        stat = path.stat()
+        loads[path.name] = {notebook: set(names) for notebook, names in
+                            _loads_of(str(path.resolve()), stat.st_mtime_ns, stat.st_size).items()}
     return loads
+
+
+@functools.lru_cache(maxsize=64)
+def _loads_of(path: str, mtime_ns: int, size: int) -> dict[str, set[str]]:
+    """What one notebook file loads, read once while it is unchanged (the caller copies it)."""
+    found: dict[str, set[str]] = {}
+    for cell in _read_cells(path, mtime_ns, size):
+        if not is_code(cell):
+            continue
+        for node in ast.walk(_parse(source(cell))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == LOADER:
+                notebook, *names = [arg.value for arg in node.args if isinstance(arg, ast.Constant)]
+                found.setdefault(notebook, set()).update(names)
+    return found
 
 
 def changed_names(cells, edited: set[str]) -> set[str]:
     """The names of a notebook that an edit to the names `edited` changes: those and every name whose
     definition uses a changed one, transitively (every name, if a definition looks names up at run time)."""
     uses, every = {}, set()
-    for _, tree in _trees(cells):
-        for node in tree.body:
-            bound = defined_names(ast.Module(body=[node], type_ignores=[]))
+    for _, cell in defining_cells(cells, with_locked=True):
+        for bound, used in _bindings(source(cell)):
             every |= bound
             for name in bound:
-                uses.setdefault(name, set()).update(_uses(node))
+                uses.setdefault(name, set()).update(used)
     if any(DYNAMIC_LOOKUPS & used for used in uses.values()):
         return every | set(edited)
     changed = set(edited)
     while more := {name for name, used in uses.items() if used & changed} - changed:
         changed |= more
     return changed
+
+
+@functools.lru_cache(maxsize=2048)
+def _bindings(text: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """(the names it binds, the names it uses) of each top-level statement of a cell's source."""
+    return tuple((frozenset(defined_names(ast.Module(body=[node], type_ignores=[]))), frozenset(_uses(node)))
+                 for node in _parse(text).body)
 
 
 def cell_names(cells, cell_id: str) -> set[str]:
@@ -92,7 +126,7 @@ def cell_names(cells, cell_id: str) -> set[str]:
 def reached_by(source_dir: Path, notebook: str, cell_id: str) -> set[str]:
     """The notebooks whose results an edit to answer cell `cell_id` of `notebook` can change (itself included)."""
     loads = notebook_loads(source_dir)
-    cells = nbformat.read(Path(source_dir) / notebook, as_version=4).cells
+    cells = _cells(Path(source_dir) / notebook)
     changed = changed_names(cells, cell_names(cells, cell_id))
     reached = {notebook}
     # A notebook loading a changed name is reached; one loading anything from a reached notebook too.
