@@ -16,7 +16,7 @@ $(SETUP_DONE): setup.sh requirements.txt pyproject.toml
 	bash setup.sh
 
 # The tests run in JOBS processes (pytest-xdist), each test file in one of them: many tests wait on
-# sandboxes, kernels and wall-clock backstops, which the other process uses. JOBS=0: one process.
+# sandboxes, kernels and wall-clock backstops, which the other process uses meanwhile. JOBS=0: one process.
 JOBS   ?= 2
 PYTEST := $(PYTHON) -m pytest -n $(JOBS) --dist loadfile
 

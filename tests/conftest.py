@@ -4,7 +4,9 @@ Grading the toy class takes about half a minute, so it happens once per test ses
 """
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -38,13 +40,32 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(scope="session")
-def graded_toy_course(tmp_path_factory) -> Path:
-    """The toy course with its class graded (every failure kind) plus one crashed worker."""
+def graded_toy_course(tmp_path_factory, worker_id) -> Path:
+    """The toy course with its class graded (every failure kind) plus one crashed worker.
+
+    Under `make test`'s processes (pytest-xdist), the first process to need it grades it in the
+    folder they share and each takes a copy of its own: the class is graded once, not once per process.
+    """
     require_sandbox(unavailable(), os.environ.get("CI") == "true")   # grading sandboxes every submission
-    course = make_course(tmp_path_factory.mktemp("course") / "course", cell_timeout=10)
+    if worker_id == "master":   # one process
+        return _graded_toy_course(tmp_path_factory.mktemp("course") / "course")
+    shared = tmp_path_factory.getbasetemp().parent / "graded-toy-class"   # the run's folder, above each process's
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # the others wait here while the first grades
+        if not (shared / "graded").exists():
+            shutil.rmtree(shared, ignore_errors=True)   # a process that failed midway left it unfinished
+            _graded_toy_course(shared / "course")
+            (shared / "graded").touch()
+    return shutil.copytree(shared / "course", tmp_path_factory.mktemp("course") / "course", symlinks=True)
+
+
+def _graded_toy_course(course: Path) -> Path:
+    make_course(course, cell_timeout=10)
     make_class(course)
+    nodata = course.parent / "nodata"   # an empty dataset folder beside the course
+    nodata.mkdir()
     grade(course, ASSIGNMENT, Limits(cpu_seconds=60, memory_bytes=2 * 2 ** 30), workers=2, progress=False,
-          cifar10_dir=str(tmp_path_factory.mktemp("nodata")))
+          cifar10_dir=str(nodata))
     record_crashed_worker(course)
     return course
 
