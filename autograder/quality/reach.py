@@ -37,10 +37,15 @@ def _parse(text: str) -> ast.Module:
     return ast.parse(python_source(text))
 
 
+def _file_key(path: Path) -> tuple[str, int, int]:
+    """What the caches below know a notebook file by: it is read again once this changes."""
+    stat = Path(path).stat()
+    return str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size
+
+
 def _cells(path: Path) -> list:
     """The cells of a notebook, read once while the file is unchanged."""
-    stat = Path(path).stat()
-    return _read_cells(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    return _read_cells(*_file_key(path))
 
 
 @functools.lru_cache(maxsize=64)
@@ -71,9 +76,7 @@ def notebook_loads(source_dir: Path) -> dict[str, dict[str, set[str]]]:
     """notebook -> {notebook it loads from: the names it loads} (load_from_notebook calls in its code cells)."""
     loads = {}
     for path in sorted(Path(source_dir).glob("*.ipynb")):
-        stat = path.stat()
-        loads[path.name] = {notebook: set(names) for notebook, names in
-                            _loads_of(str(path.resolve()), stat.st_mtime_ns, stat.st_size).items()}
+        loads[path.name] = {notebook: set(names) for notebook, names in _loads_of(*_file_key(path)).items()}
     return loads
 
 
