@@ -8,6 +8,10 @@ Grades one class in a fresh course folder, exactly as `grade` grades students:
 A mutant is submitted with only the notebooks with autograded tests that its edit can
 reach (its own, those that load what it changed: quality/reach.py), and what those load:
 the others are byte for byte the reference's, so their results are the reference's.
+Mutants whose notebooks do not meet (none edits, holds or loads a notebook of another) are
+submitted together, one submission for several (`pack`): each is judged on its own
+notebooks, which nothing of the others reaches, and the class grades in half the
+submissions (nbgrader's start, the scratch course and the sandbox are paid once for them).
 It runs in three parts that together make the whole check, each submission judged on the
 notebooks it was graded on:
 - `quick`: every notebook without training cells, with every mutant that reaches it
@@ -25,17 +29,17 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 
 from nn_helpers.cells import is_training
 
-from .course import ASSIGNMENT_ID, ROOT, copy_course, release_notebooks, run_nbgrader, source_notebooks
+from .course import ASSIGNMENT_ID, ROOT, RUN_ARTIFACTS, copy_course, release_notebooks, run_nbgrader, source_notebooks
 from .grading.submission import Limits
 from .grade import grade
-from .quality.mutants import CATALOGUE, Mutant, write_mutant, write_reference
+from .quality.mutants import BY_NAME, CATALOGUE, Mutant, apply_mutant, write_reference
 from .quality.reach import needed_by, notebook_loads, reached_by
 from .results import SubmissionResult
 from .grading.scoring import autograded_tests
@@ -87,30 +91,55 @@ def graded_notebooks(source_dir: Path, part: str | None = None) -> dict[str, set
     return graded
 
 
-def build_class(course: Path, graded: dict[str, set[str]], assignment: str = ASSIGNMENT_ID) -> None:
-    """Put the students of `graded` (student -> notebooks) under course/submitted, with only those notebooks."""
+def pack(graded: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
+    """submission -> the students of `graded` (student -> notebooks) submitted in it.
+
+    The reference and the untouched release are submitted alone, under their own names. The
+    mutants go together wherever their notebooks are disjoint (each set holds what its
+    notebooks load, so nothing of one reaches another): the largest sets first, each into the
+    first submission it does not meet. A submission of one mutant keeps the mutant's name.
+    """
+    packs: list[tuple[list[str], set[str]]] = []
+    for student in sorted((s for s in graded if s not in (REFERENCE, UNTOUCHED)), key=lambda s: -len(graded[s])):
+        target = next((p for p in packs if not p[1] & graded[student]), None)
+        if target is None:
+            packs.append(([student], set(graded[student])))
+        else:
+            target[0].append(student)
+            target[1].update(graded[student])
+    submissions = {student: (student,) for student in (REFERENCE, UNTOUCHED) if student in graded}
+    for number, (students, _) in enumerate(packs, 1):
+        submissions[students[0] if len(students) == 1 else f"mutants_{number:02d}"] = tuple(students)
+    return submissions
+
+
+def build_class(course: Path, graded: dict[str, set[str]], assignment: str = ASSIGNMENT_ID) -> dict[str, tuple[str, ...]]:
+    """Put the students of `graded` (student -> notebooks) under course/submitted, packed (`pack`),
+    each submission with only the notebooks of its students. Returns submission -> students."""
     submitted, release = course / "submitted", release_notebooks(course)
-    reference = write_reference(source_notebooks(course), release, submitted / REFERENCE / assignment)
-    shutil.copytree(release, submitted / UNTOUCHED / assignment)
-    for mutant in CATALOGUE:
-        if mutant.name in graded:
-            write_mutant(mutant, reference, submitted / mutant.name / assignment)
-    for student in {REFERENCE, UNTOUCHED} | {m.name for m in CATALOGUE}:
-        folder = submitted / student / assignment
-        if student not in graded:
-            shutil.rmtree(folder.parent, ignore_errors=True)
-            continue
+    reference = write_reference(source_notebooks(course), release, course / "reference-answers")
+    submissions = pack(graded)
+    for submission, students in submissions.items():
+        folder = submitted / submission / assignment
+        shutil.copytree(release if students == (UNTOUCHED,) else reference, folder, ignore=RUN_ARTIFACTS)
+        for student in students:
+            if student in BY_NAME:
+                apply_mutant(BY_NAME[student], folder)
+        notebooks = set().union(*(graded[student] for student in students))
         for path in folder.glob("*.ipynb"):
-            if path.name not in graded[student]:
+            if path.name not in notebooks:
                 path.unlink()
+    shutil.rmtree(course / "reference-answers")
+    return submissions
 
 
 def within(result: SubmissionResult, notebooks: set[str]) -> SubmissionResult:
     """The result restricted to the tests and failures of the notebooks it was graded on."""
     tests = [t for t in result.tests if t.notebook in notebooks]
     failures = [f for f in result.failures if not f.notebook or f.notebook in notebooks]
+    flags = [f for f in result.flags if not f.notebook or f.notebook in notebooks]
     return SubmissionResult(result.student, result.assignment, result.fingerprint, tests, failures,
-                            result.seconds, result.flags)
+                            result.seconds, flags)
 
 
 def _false_flags(result: SubmissionResult) -> list[str]:
@@ -149,13 +178,25 @@ def judge_mutant(mutant: Mutant, result: SubmissionResult) -> Judgement:
     return Judgement(result.student, expected, problems)
 
 
-def judge(results: list[SubmissionResult], graded: dict[str, set[str]]) -> list[Judgement]:
-    """A judgement for every student of `graded` (student -> notebooks), on those notebooks; missing ones too."""
-    by_student = {r.student: r for r in results}
+def judge(results: list[SubmissionResult], graded: dict[str, set[str]],
+          submissions: dict[str, tuple[str, ...]] | None = None) -> list[Judgement]:
+    """A judgement for every student of `graded` (student -> notebooks), on those notebooks; missing ones too.
+
+    `submissions` (submission -> students, from `pack`) says which result holds each student's
+    notebooks; by default each student was submitted alone under its own name.
+    """
+    by_submission = {r.student: r for r in results}
+    submitted_in = {student: submission for submission, students in (submissions or {}).items() for student in students}
     judges = {REFERENCE: judge_reference, UNTOUCHED: judge_untouched}
     judges.update({m.name: (lambda m: lambda result: judge_mutant(m, result))(m) for m in CATALOGUE})
-    return [judges[student](within(by_student[student], graded[student])) if student in by_student
-            else Judgement(student, "a grading result", ["was not graded"]) for student in graded]
+    judgements = []
+    for student in graded:
+        result = by_submission.get(submitted_in.get(student, student))
+        if result is None:
+            judgements.append(Judgement(student, "a grading result", ["was not graded"]))
+            continue
+        judgements.append(judges[student](replace(within(result, graded[student]), student=student)))
+    return judgements
 
 
 def run_adequacy(output: Path | None = None, workers: int | None = None, timeout: float = ADEQUACY_TIMEOUT,
@@ -166,12 +207,13 @@ def run_adequacy(output: Path | None = None, workers: int | None = None, timeout
     run_nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], course)
     graded = graded_notebooks(source_notebooks(course), part)
     graded = {s: notebooks for s, notebooks in graded.items() if students is None or s in students}
-    build_class(course, graded)
-    # The longest first (the reference, then the mutants graded on the most notebooks), so that
+    submissions = build_class(course, graded)
+    # The longest first (the reference, then the submissions of the most notebooks), so that
     # both workers finish together.
-    longest = sorted(graded, key=lambda s: (s != REFERENCE, -len(graded[s])))
+    notebooks = {name: set().union(*(graded[s] for s in students)) for name, students in submissions.items()}
+    longest = sorted(submissions, key=lambda name: (name != REFERENCE, -len(notebooks[name])))
     results = grade(course, ASSIGNMENT_ID, Limits(cpu_seconds=timeout), workers, first=tuple(longest))
-    return judge(results, graded)
+    return judge(results, graded, submissions)
 
 
 def coverage_table(source_dir: Path | None = None) -> str:

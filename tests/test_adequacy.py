@@ -12,10 +12,10 @@ import os
 import pytest
 
 from autograder.adequacy import (PARTS, REFERENCE, UNTOUCHED, coverage_table, graded_notebooks, judge,
-                                 judge_mutant, part_notebooks, run_adequacy, within)
+                                 judge_mutant, pack, part_notebooks, run_adequacy, within)
 from autograder.course import ROOT, source_notebooks
 from autograder.quality.mutants import CATALOGUE, Mutant
-from autograder.results import Failure, SubmissionResult
+from autograder.results import Failure, Flag, SubmissionResult
 from autograder.results import TestResult as Result  # not a test class
 from autograder.grading.scoring import autograded_tests
 
@@ -100,6 +100,37 @@ def test_a_mutant_is_judged_only_on_the_notebooks_it_was_graded_on():
                                [Failure("unreadable", "other.ipynb", "is missing from the submission")])
     kept = within(partial, {"n.ipynb"})
     assert [t.grade_id for t in kept.tests] == list(TESTS) and kept.failures == []
+
+
+def test_mutants_whose_notebooks_do_not_meet_share_a_submission():
+    """Is every student submitted once, the reference and the release alone, and no two mutants of a
+    submission on a common notebook (what each notebook loads is in its set)?"""
+    graded = graded_notebooks(source_notebooks(), "quick")
+    submissions = pack(graded)
+    students = [student for members in submissions.values() for student in members]
+    assert sorted(students) == sorted(graded)
+    assert submissions[REFERENCE] == (REFERENCE,) and submissions[UNTOUCHED] == (UNTOUCHED,)
+    for members in submissions.values():
+        for number, student in enumerate(members):
+            assert all(not graded[student] & graded[other] for other in members[number + 1:]), members
+    assert len(submissions) <= len(graded) // 2 + 2, "the quick part's mutants are on three groups of notebooks"
+    assert pack({"a": {"n1"}, "b": {"n1", "n2"}, "c": {"n3"}}) == {"mutants_01": ("b", "c"), "a": ("a",)}
+
+
+def test_a_mutant_submitted_with_others_is_judged_on_its_own_notebooks():
+    """Do another mutant's failures and flags, on notebooks this one was not graded on, leave it ok?"""
+    other = Mutant("o", "another mistake", "other.ipynb", "task_z", "x", "y", must_fail=("test_z",), cause="swapped")
+    tests = result("packed", {"test_a", "test_b"}, {"test_a": "CheckFailed: dw looks transposed"}).tests
+    tests.append(Result("other.ipynb", "test_z", "", 0.0, 1.0, False, "CheckFailed: swapped"))
+    packed = SubmissionResult("mutants_01", "a", "f", tests, [Failure("error", "other.ipynb", "its kernel died")],
+                              flags=[Flag("other.ipynb", "task_z", "was deleted; restored from the release")])
+    graded = {"m": {"n.ipynb"}, "o": {"other.ipynb"}}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("autograder.adequacy.CATALOGUE", [MUTANT, other])
+        verdicts = {v.student: v for v in judge([packed], graded, {"mutants_01": ("m", "o")})}
+    assert verdicts["m"].ok, verdicts["m"].problems
+    assert not verdicts["o"].ok and any("falsely flagged" in p for p in verdicts["o"].problems)
+    assert any("could not run normally" in p for p in verdicts["o"].problems)
 
 
 def test_the_parts_split_the_notebooks_and_together_grade_every_mutant():

@@ -16,7 +16,7 @@ from nbgrader.api import Gradebook
 
 from autograder.course import ROOT
 from autograder.grading.submission import Limits
-from autograder.grade import find_submissions, grade, gradebook_template, reuse_summary
+from autograder.grade import GRADING_MODULES, executors, find_submissions, grade, gradebook_template, reuse_summary
 from autograder.results import SubmissionResult, TestResult as Result, load_results, results_dir  # Result: not a test class
 from conftest import CRASHED, record_crashed_worker
 from course_fixtures import ANSWER, ASSIGNMENT, BODIES, EXPECTED_SCORE, EXPECTED_STATUS, INDEPENDENT_NOTEBOOK, \
@@ -225,6 +225,15 @@ def test_find_submissions_lists_students_with_this_assignment(tmp_path):
     (tmp_path / "submitted" / "a" / ASSIGNMENT).mkdir(parents=True)
     (tmp_path / "submitted" / "b" / "other").mkdir(parents=True)
     assert list(find_submissions(tmp_path, ASSIGNMENT)) == ["a"]
+
+
+def test_pool_workers_start_with_the_grading_code_already_imported():
+    """Are the local pool's workers forked from a server that imported the grading code (no import per worker)?"""
+    with executors(workers=2) as (new_executor, capacity):
+        with new_executor() as pool:
+            loaded = [pool.submit(eval, "[name in __import__('sys').modules for name in GRADING_MODULES]",
+                                  {"GRADING_MODULES": GRADING_MODULES}) for _ in range(capacity)]
+            assert [future.result() for future in loaded] == [[True] * len(GRADING_MODULES)] * capacity
 
 
 def test_the_workers_gradebook_holds_only_what_the_release_holds(tmp_path):

@@ -396,7 +396,12 @@ class MutantError(ValueError):
 def write_mutant(mutant: Mutant, reference_dir: Path, dest: Path) -> Path:
     """Copy the reference notebooks to `dest` and apply the mutant's one edit there."""
     shutil.copytree(reference_dir, dest, ignore=RUN_ARTIFACTS)
-    path = dest / mutant.notebook
+    return apply_mutant(mutant, dest)
+
+
+def apply_mutant(mutant: Mutant, folder: Path) -> Path:
+    """Apply the mutant's one edit to its notebook in `folder` (a copy of the reference notebooks)."""
+    path = folder / mutant.notebook
     notebook = nbformat.read(path, as_version=4)
     cells = [c for c in notebook.cells if grade_id(c) == mutant.cell]
     if len(cells) != 1:
@@ -407,4 +412,4 @@ def write_mutant(mutant: Mutant, reference_dir: Path, dest: Path) -> Path:
                           f"expected once: {mutant.find!r}")
     cells[0].source = cells[0].source.replace(mutant.find, mutant.replace)
     nbformat.write(notebook, path)
-    return dest
+    return folder
