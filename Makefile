@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # so `make demo` or `make test` alone set up a fresh clone (and again after the pins change).
 SETUP_DONE := $(VENV)/.setup-done
 
-.PHONY: setup test test-fast adequacy adequacy-downstream demo release check-release validate grade export feedback report gradescope lab formgrader benchmark benchmark-sandbox benchmark-incremental clean
+.PHONY: setup test test-fast adequacy adequacy-downstream demo release check-release validate grade export feedback report gradescope lab formgrader benchmark benchmark-sandbox benchmark-incremental benchmark-trusted clean
 
 setup:          ## create .venv, install the pinned packages, fetch and verify CIFAR-10
 	bash setup.sh
@@ -73,6 +73,9 @@ benchmark-sandbox: $(SETUP_DONE) ## grade the demo class with the sandbox off, t
 
 benchmark-incremental: $(SETUP_DONE) ## grade the reference, edit one answer cell of notebook 7, regrade (about 9 minutes)
 	$(PYTHON) benchmarks/incremental_regrade.py
+
+benchmark-trusted: $(SETUP_DONE) ## one call of a student's function in trusted scoring, against the same call in one process (a minute)
+	$(PYTHON) benchmarks/trusted_calls.py --rounds 3
 
 clean:          ## remove caches and nbgrader's scratch files (keeps .venv and the dataset)
 	rm -rf .pytest_cache .hypothesis gradebook.db grading exports feedback_html reports
