@@ -113,6 +113,11 @@ def pack(graded: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
     return submissions
 
 
+def notebooks_of(students: tuple[str, ...], graded: dict[str, set[str]]) -> set[str]:
+    """The notebooks a submission of these students holds: each one's notebooks of `graded`."""
+    return set().union(*(graded[student] for student in students))
+
+
 def build_class(course: Path, graded: dict[str, set[str]], assignment: str = ASSIGNMENT_ID) -> dict[str, tuple[str, ...]]:
     """Put the students of `graded` (student -> notebooks) under course/submitted, packed (`pack`),
     each submission with only the notebooks of its students. Returns submission -> students."""
@@ -125,7 +130,7 @@ def build_class(course: Path, graded: dict[str, set[str]], assignment: str = ASS
         for student in students:
             if student in BY_NAME:
                 apply_mutant(BY_NAME[student], folder)
-        notebooks = set().union(*(graded[student] for student in students))
+        notebooks = notebooks_of(students, graded)
         for path in folder.glob("*.ipynb"):
             if path.name not in notebooks:
                 path.unlink()
@@ -210,8 +215,7 @@ def run_adequacy(output: Path | None = None, workers: int | None = None, timeout
     submissions = build_class(course, graded)
     # The longest first (the reference, then the submissions of the most notebooks), so that
     # both workers finish together.
-    notebooks = {name: set().union(*(graded[s] for s in students)) for name, students in submissions.items()}
-    longest = sorted(submissions, key=lambda name: (name != REFERENCE, -len(notebooks[name])))
+    longest = sorted(submissions, key=lambda name: (name != REFERENCE, -len(notebooks_of(submissions[name], graded))))
     results = grade(course, ASSIGNMENT_ID, Limits(cpu_seconds=timeout), workers, first=tuple(longest))
     return judge(results, graded, submissions)
 
