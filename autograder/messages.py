@@ -36,12 +36,36 @@ def student_text(message: str, hidden: bool) -> str:
         what = f"check '{rest.split(': ', 1)[0].splitlines()[0][:120]}' failed"
     else:
         what = f"{kind} was raised" + (f" ({KIND_MEANS[kind]})" if kind in KIND_MEANS else "")
-    where = WHERE.search(message)
+    own_lines = [line for line in message.splitlines() if not line.strip().startswith("Likely cause:")]
+    where = WHERE.search("\n".join(own_lines))
     if where:
         function, line, notebook, imported_line = where.groups()
         what += f" in {function}" + (f", line {line}" if line else f" ({notebook}, line {imported_line})")
     causes = "".join(f"\n  {line.strip()}" for line in rest.splitlines() if line.strip().startswith("Likely cause:"))
     return f"{kind}: {HIDDEN_FAILED}: {what}; {KEPT}{causes}"
+
+
+# What the usual errors of array code mean: (exception name, pattern of its message, likely cause).
+ERROR_HINTS = (
+    ("ValueError", re.compile(r"matmul: Input operand \d has a mismatch in its core dimension|shapes \(.*\) and "
+                              r"\(.*\) not aligned"),
+     "the inner sizes of a matrix product differ, (n, k) @ (k, m): an operand needs a transpose (.T) or a reshape"),
+    ("ValueError", re.compile(r"operands could not be broadcast together"),
+     "two arrays of shapes that do not fit meet in an elementwise operation: a sum lost its axis (keepdims=True), "
+     "or an operand needs a transpose or reshape"),
+    ("ValueError", re.compile(r"cannot reshape array of size"),
+     "the reshape's target shape does not hold the array's number of elements"),
+    ("TypeError", re.compile(r"NoneType"),
+     "a function returned None: its return statement is missing, or it returns the result of an in-place "
+     "operation (such as list.sort())"),
+    ("IndexError", re.compile(r"out of bounds|too many indices"),
+     "an index does not fit the array's shape: check which axis indexes examples and which classes"),
+)
+
+
+def error_hint(ename: str, message: str) -> str:
+    """The likely cause of one of the usual errors of array code (ERROR_HINTS), or ""."""
+    return next((hint for name, pattern, hint in ERROR_HINTS if name == ename and pattern.search(message)), "")
 
 
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")

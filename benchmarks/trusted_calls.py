@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/trusted_calls.py [--calls 1000] [--rounds 5] [--no-sandbox]
 
 A numerical gradient check in trusted scoring calls the student's code once per
-perturbed entry (notebook 4's network check: about 2,600 calls), each a request to the
+perturbed entry (notebook 2's softmax check: about 1,000 calls), each a request to the
 sandboxed worker (trusted/session.py). This times a test cell that makes `--calls` such
 calls, of a function on small arrays and of a method of an object holding a model's
-parameters (the shapes of notebook 4's check), against the same cell run with the
+parameters (a 5-50-7 two-layer network's), against the same cell run with the
 student's code in this process. Prints the median microseconds per call of each, over
 the rounds, and the ratio. Run it on an otherwise idle machine.
 """

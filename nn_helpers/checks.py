@@ -14,6 +14,11 @@ The predicates at the end (`scaled_by`, `negated`, `transposed`, ...) recognise
 the usual shapes of a mistake (`has_shape` also a wrong shape); a test words each
 as the cause for its function:
     likely_causes={"db averages over the examples: sum them": scaled_by(1 / N)}
+When none of a test's causes matches, a failed comparison still names the shape of the
+mistake if it has one of the usual ones (`pattern`): every value 0, a mask's 0s and 1s
+in place of values, a flipped sign, a transpose, one factor or one offset at every index,
+an inverted mask, or wrong only where a mask decides; and a wrong shape says which axis is
+too many or missing.
 """
 from __future__ import annotations
 
@@ -70,13 +75,31 @@ def _require_shape(name: str, seen, expected_shape: tuple, likely_causes: Likely
                           "Did the function forget to return a value?")
     shape = np.shape(seen)
     if shape != tuple(expected_shape):
-        hint = ""
-        if len(shape) == 2 and shape[::-1] == tuple(expected_shape):
-            hint = " It looks transposed: check the order of the operands in the matrix product."
-        elif int(np.prod(shape)) == int(np.prod(expected_shape)):
-            hint = " Same number of elements: a reshape is missing or reshapes to the wrong shape."
+        hint = _shape_hint(shape, tuple(expected_shape))
         raise CheckFailed(f"{name}: expected shape {tuple(expected_shape)}, saw shape {shape}.{hint}"
                           + _causes(likely_causes, np.asarray(seen), np.zeros(expected_shape)))
+
+
+def _shape_hint(shape: tuple, expected: tuple) -> str:
+    """What a wrong shape usually means, as a sentence to append; "" when it is not one of the usual ones."""
+    if len(shape) == 2 and shape[::-1] == expected:
+        return " It looks transposed: check the order of the operands in the matrix product."
+    if int(np.prod(shape)) == int(np.prod(expected)):
+        return " Same number of elements: a reshape is missing or reshapes to the wrong shape."
+    if not shape:
+        return " A single number where an array is expected: a sum or mean over every entry (no axis)?"
+    if not expected:
+        return " An array where a single number is expected: a sum or mean over it is missing."
+    if shape[1:] == expected:
+        return (f" One axis too many in front ({shape[0]} rows where one is expected): a sum over the first axis "
+                "(axis=0, the examples) is missing.")
+    if shape[:-1] == expected:
+        return " One axis too many at the end: a sum over the last axis is missing."
+    if expected[1:] == shape:
+        return " The first axis is missing: a sum over axis 0 where none belongs (or keepdims=True)."
+    if expected[:-1] == shape:
+        return " The last axis is missing: a sum over the last axis where none belongs (or keepdims=True)."
+    return ""
 
 
 def _compare(name: str, seen, expected, tol: float, likely_causes: LikelyCauses | None,
@@ -97,9 +120,10 @@ def _compare(name: str, seen, expected, tol: float, likely_causes: LikelyCauses 
     if worst > tol:
         index = np.unravel_index(int(np.argmax(errors)), errors.shape) if errors.ndim else ()
         where = f" at index {_index(index)}" if errors.ndim else ""
+        causes = _causes(likely_causes, seen, expected)
         raise CheckFailed(f"{name}: relative error {worst:.2e} exceeds tolerance {tol:.0e}{where}: "
                           f"{seen_label} {float(seen[index])!r}, {expected_label} {float(expected[index])!r}"
-                          + _causes(likely_causes, seen, expected))
+                          + (causes or "".join(f"\n  Likely cause: {p}" for p in [pattern(seen, expected)] if p)))
     return worst
 
 
@@ -187,3 +211,57 @@ def has_shape(shape: tuple) -> Predicate:
 def all_equal() -> Predicate:
     """Every entry of seen is the same value (e.g. each random draw repeats the first)."""
     return lambda seen, _: np.size(seen) > 1 and bool(np.all(np.asarray(seen) == np.asarray(seen).flat[0]))
+
+
+def pattern(seen, expected) -> str:
+    """The usual shape of a mistake that `seen` (same shape as `expected`) shows, worded as its cause; "" if none.
+
+    Each is a fact about the values, not a guess about the code: e.g. every value is -1 times
+    the expected one. Checked loosely (CAUSE_RTOL), in the order below; the first that holds.
+    """
+    seen, expected = np.asarray(seen, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    if seen.shape != expected.shape or scale == 0.0 or not np.all(np.isfinite(seen)):
+        return ""
+    if not np.any(seen):
+        return ("every value is 0 where non-zero values are expected: something multiplies it by 0 (a mask or "
+                "routing condition that blocks everything, a missing upstream gradient) or it is never filled in")
+    if seen.size > 1 and np.all((seen == 0) | (seen == 1)) and not np.all((expected == 0) | (expected == 1)):
+        return ("every value is 0 or 1, like a mask (a comparison such as x > 0) where values are expected: "
+                "multiply by the mask instead")
+    if matches(seen, -expected):
+        return ("every value has the sign opposite to the expected one: a sign is flipped (+ for -, or a "
+                "subtraction's operands swapped)")
+    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and not matches(expected, expected.T) \
+            and matches(seen, expected.T):
+        return ("the transpose of the expected matrix: check the order of a matrix product's operands, or a .T too "
+                "many or too few")
+    if expected.size == 1:
+        ratio = float(seen.flat[0] / expected.flat[0]) if expected.flat[0] else 0.0
+        for factor, word in ((2.0, "twice"), (0.5, "half")):
+            if np.isclose(ratio, factor, rtol=CAUSE_RTOL):
+                return f"the value is {word} the expected one: a factor 2 is {'extra' if factor > 1 else 'missing'}"
+        return ""
+    if constant_ratio()(seen, expected):
+        nonzero = np.abs(expected) > 1e-12 * scale
+        ratio = float(np.median(seen[nonzero] / expected[nonzero]))
+        return (f"every value is {ratio:.4g} times the expected one: a constant factor is missing or extra "
+                "(e.g. a 2, or a division by the number of examples)")
+    offset = seen - expected
+    if not matches(offset, np.zeros_like(offset)) and matches(offset, np.full_like(offset, float(np.median(offset)))):
+        return (f"every value is off by the same amount ({float(np.median(offset)):.4g}): a constant term is "
+                "missing or extra")
+    expected_zero = np.abs(expected) <= 1e-12 * scale
+    seen_zero = np.abs(seen) <= 1e-12 * max(scale, float(np.max(np.abs(seen))))
+    if np.any(expected_zero) and np.any(~expected_zero) and np.array_equal(expected_zero, ~seen_zero):
+        return ("non-zero exactly where 0 is expected, and 0 everywhere else: the mask is inverted (it passes what it "
+                "should block, e.g. x < 0 for x > 0)")
+    wrong = np.abs(seen - expected) > CAUSE_RTOL * max(scale, float(np.max(np.abs(seen))))
+    count = f"{int(np.count_nonzero(wrong))} of {wrong.size} entries"
+    if np.all(np.abs(expected[wrong]) <= 1e-12 * scale):
+        return (f"wrong only where the expected value is 0 ({count}): the value must be blocked there, so a mask or "
+                "routing condition lets through what it should stop")
+    if not np.any(seen[wrong]):
+        return (f"0 where non-zero values are expected ({count}), right everywhere else: a mask or routing condition "
+                "blocks what it should let through")
+    return ""

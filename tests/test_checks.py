@@ -160,3 +160,68 @@ def test_a_wrong_shape_names_the_cause_whose_predicate_matches():
         check_gradient("db", np.ones(10), np.ones(5), likely_causes=causes)
     assert str(failure.value) == ("db: expected shape (5,), saw shape (10,).\n"
                                   "  Likely cause: db sums over the examples (axis 0)")
+
+
+PATTERNS = [
+    ("every value is 0", np.zeros(4), [1.0, -2.0, 3.0, 0.5]),
+    ("every value has the sign opposite", [-1.0, 2.0, -3.0, -0.5], [1.0, -2.0, 3.0, 0.5]),
+    ("the transpose of the expected matrix", [[1.0, 3.0], [2.0, 4.0]], [[1.0, 2.0], [3.0, 4.0]]),
+    ("every value is 0.25 times the expected one", [0.25, -0.5, 0.75, 0.125], [1.0, -2.0, 3.0, 0.5]),
+    ("every value is off by the same amount (0.1)", [1.1, -1.9, 3.1, 0.6], [1.0, -2.0, 3.0, 0.5]),
+    ("wrong only where the expected value is 0 (2 of 4 entries)", [1.0, -2.0, 3.0, 0.5], [1.0, 0.0, 3.0, 0.0]),
+    ("0 where non-zero values are expected (1 of 4 entries)", [1.0, 0.0, 3.0, 0.5], [1.0, -2.0, 3.0, 0.5]),
+    ("the value is twice the expected one", 4.0, 2.0),
+]
+
+
+@pytest.mark.parametrize("words, seen, expected", PATTERNS, ids=[p[0][:30] for p in PATTERNS])
+def test_a_failure_no_declared_cause_explains_names_the_pattern_it_shows(words, seen, expected):
+    """Does a failed comparison without a matching cause still name the usual mistake its values show?"""
+    with pytest.raises(CheckFailed) as failure:
+        check_close("dx", seen, expected)
+    assert f"\n  Likely cause: {words}" in str(failure.value), str(failure.value)
+
+
+def test_a_failure_without_a_usual_pattern_guesses_nothing():
+    """Are values wrong in no usual way (nor a scalar off by other than 2) left without a likely cause?"""
+    for seen, expected in (([1.0, 5.0, -3.0], [1.0, 2.0, 3.0]), (3.0, 2.0)):
+        with pytest.raises(CheckFailed) as failure:
+            check_close("dx", seen, expected)
+        assert "Likely cause" not in str(failure.value)
+
+
+def test_a_declared_cause_that_matches_replaces_the_pattern():
+    """Does a test's own cause, when it matches, stand alone (no generic line next to it)?"""
+    with pytest.raises(CheckFailed) as failure:
+        check_close("db", [0.5, 1.0], [1.0, 2.0], likely_causes={"db sums over the examples: no 1/N": scaled_by(0.5)})
+    assert str(failure.value).endswith("\n  Likely cause: db sums over the examples: no 1/N")
+
+
+SHAPES = [
+    ((10, 5), (5,), "One axis too many in front (10 rows where one is expected): a sum over the first axis"),
+    ((5, 3), (5,), "One axis too many at the end"),
+    ((5,), (10, 5), "The first axis is missing"),
+    ((10,), (10, 5), "The last axis is missing"),
+    ((), (4,), "A single number where an array is expected"),
+    ((4,), (), "An array where a single number is expected"),
+]
+
+
+@pytest.mark.parametrize("shape, expected, words", SHAPES, ids=[s[2][:25] for s in SHAPES])
+def test_a_wrong_shape_says_which_axis_is_too_many_or_missing(shape, expected, words):
+    """Does a shape with an axis too many or too few name the sum that usually causes it?"""
+    with pytest.raises(CheckFailed) as failure:
+        check_shape("db", np.zeros(shape), expected)
+    assert words in str(failure.value), str(failure.value)
+
+
+def test_a_mask_where_values_are_expected_is_named():
+    """Are 0/1 values where real values are expected recognised as a mask used in place of the values?"""
+    with pytest.raises(CheckFailed, match="every value is 0 or 1, like a mask"):
+        check_close("relu out", [0.0, 1.0, 1.0, 0.0], [0.0, 0.5, 2.0, 0.0])
+
+
+def test_an_inverted_mask_is_named():
+    """Are values that are non-zero exactly where zeros are expected (and zero elsewhere) named an inverted mask?"""
+    with pytest.raises(CheckFailed, match="the mask is inverted"):
+        check_gradient("relu dx", [0.0, -0.3, 0.0, 0.7], [1.5, 0.0, -2.0, 0.0])

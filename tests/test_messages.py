@@ -1,5 +1,5 @@
 """Tests for autograder.messages: what a student may read of a failure, and how a cell's error is told."""
-from autograder.messages import KEPT, cell_error, student_text
+from autograder.messages import KEPT, cell_error, error_hint, student_text
 
 CHECK = ("CheckFailed: dW (W of shape (4, 3)): relative error 1.00e+00 exceeds tolerance 1e-06 at index (0, 1): "
          "got 0.0, expected 0.8137\n  Likely cause: dW is the outer product 2 q x^T, not its transpose")
@@ -47,3 +47,22 @@ def test_a_syntax_error_names_the_cell_and_line():
         f"{label} has an IndentationError at line 12: expected an indented block after 'if' statement on line 11; "
         "fix it and rerun")
     assert cell_error(label, "ValueError", "diverged") == f"{label} raised ValueError: diverged"
+
+
+def test_the_usual_errors_of_array_code_get_their_likely_cause():
+    """Do a mismatched matrix product, shapes that do not broadcast and a missing return get a likely cause,
+    and other errors none?"""
+    matmul = "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature (n?,k),(k,m?)->(n?,m?)"
+    assert "transpose (.T)" in error_hint("ValueError", matmul)
+    assert "keepdims=True" in error_hint("ValueError", "operands could not be broadcast together with shapes (3,4) (3,)")
+    assert "returned None" in error_hint("TypeError", "cannot unpack non-iterable NoneType object")
+    assert error_hint("ValueError", "math domain error") == "" == error_hint("KeyError", "matmul")
+
+
+def test_a_hidden_exception_with_a_likely_cause_keeps_its_place_and_cause():
+    """Is a hidden exception's likely cause (on its own line, after where it was raised) shown, and its place kept?"""
+    message = ("ValueError: matmul: size 6 is different from 5 [raised in affine_backward, line 17: dx = dout @ w]"
+               "\n  Likely cause: the inner sizes of a matrix product differ")
+    text = student_text(message, hidden=True)
+    assert "ValueError was raised in affine_backward, line 17" in text and "size 6" not in text
+    assert text.endswith("\n  Likely cause: the inner sizes of a matrix product differ")

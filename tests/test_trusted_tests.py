@@ -184,3 +184,12 @@ def test_notebook_7_evaluates_the_saved_model_elsewhere_and_refuses_what_would_s
                                    "float32 or float64"
     assert "saw W1 (3072, 5000)" in messages["huge"]
     assert messages["bomb"].startswith("SavedModelError: best_model.npz: b1 declares shape (67108864,) (256 MiB)")
+
+
+def test_an_error_of_the_students_code_gets_its_likely_cause(trusted_grade):
+    """Does a mismatched matrix product raised in the student's function say where, and what usually causes it?"""
+    verdicts = trusted_grade(ANSWER.replace("return x * factor", "return np.ones((2, 3)) @ np.ones((2, 3))"))
+    message = verdicts["test_scale"].message
+    assert message.startswith("ValueError: matmul") and "[raised in scale, line 3" in message, message
+    assert message.endswith("\n  Likely cause: the inner sizes of a matrix product differ, (n, k) @ (k, m): "
+                            "an operand needs a transpose (.T) or a reshape")

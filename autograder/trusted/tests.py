@@ -33,7 +33,7 @@ import nn_helpers.notebook_import
 from nn_helpers import cells
 from nn_helpers.cells import NoIPython, python_source
 
-from ..messages import cell_error
+from ..messages import cell_error, error_hint
 from ..sandbox import WALL_FACTOR
 from .proxies import TEST_MODULE, RemoteError, RemoteName
 from .saved import bind_saved_files, copy_saved_files, saved_models
@@ -225,6 +225,8 @@ def _run_test(source: str, namespace: dict) -> Verdict:
             if isinstance(error, RemoteError) and not where and type(error).__name__ == "CheckFailed":
                 where = "raised in the student's code"   # not a check of the test's: its message is not a check's
             message = f"{type(error).__name__}: {error}{f' [{where}]' if where else ''}"
+            hint = error_hint(type(error).__name__, str(error))
+            message += f"\n  Likely cause: {hint}" if hint and "Likely cause:" not in message else ""
             return Verdict(False, message, type(error).__name__, is_hidden)
     return Verdict(True)
 
