@@ -50,14 +50,17 @@ ERROR_HINTS = (
     ("ValueError", re.compile(r"matmul: Input operand \d has a mismatch in its core dimension|shapes \(.*\) and "
                               r"\(.*\) not aligned"),
      "the inner sizes of a matrix product differ, (n, k) @ (k, m): an operand needs a transpose (.T) or a reshape"),
-    ("ValueError", re.compile(r"operands could not be broadcast together"),
-     "two arrays of shapes that do not fit meet in an elementwise operation: a sum lost its axis (keepdims=True), "
-     "or an operand needs a transpose or reshape"),
+    ("ValueError", re.compile(r"could not be broadcast together|non-broadcastable output operand"),
+     "two arrays of shapes that do not fit meet in an elementwise operation (or an in-place +=): a sum lost its "
+     "axis (keepdims=True), an operand needs a transpose or reshape, or values were unpacked in the wrong order"),
     ("ValueError", re.compile(r"cannot reshape array of size"),
      "the reshape's target shape does not hold the array's number of elements"),
     ("TypeError", re.compile(r"NoneType"),
      "a function returned None: its return statement is missing, or it returns the result of an in-place "
      "operation (such as list.sort())"),
+    ("TypeError", re.compile(r"(string|list|tuple) indices must be integers"),
+     "a str, list or tuple is indexed by name: the value is not the dict or array the code expects (a function "
+     "returned another kind of value, e.g. one dict where a list of them is expected)"),
     ("IndexError", re.compile(r"out of bounds|too many indices"),
      "an index does not fit the array's shape: check which axis indexes examples and which classes"),
 )

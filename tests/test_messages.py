@@ -55,6 +55,8 @@ def test_the_usual_errors_of_array_code_get_their_likely_cause():
     matmul = "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature (n?,k),(k,m?)->(n?,m?)"
     assert "transpose (.T)" in error_hint("ValueError", matmul)
     assert "keepdims=True" in error_hint("ValueError", "operands could not be broadcast together with shapes (3,4) (3,)")
+    assert "unpacked in the wrong order" in error_hint("ValueError", "non-broadcastable output operand with shape (50,)")
+    assert "a list of them" in error_hint("TypeError", "string indices must be integers, not 'str'")
     assert "returned None" in error_hint("TypeError", "cannot unpack non-iterable NoneType object")
     assert error_hint("ValueError", "math domain error") == "" == error_hint("KeyError", "matmul")
 

@@ -553,6 +553,27 @@ CATALOGUE = (
            must_fail=("test_5_2_end_of_epoch", "test_5_2_train"),
            cause="multiply each learning rate by lr_decay",
            may_fail=("test_6_1_overfit", "test_6_2_validation_accuracy", "test_7_2_saved_model")),
+
+    Mutant("max_gate_outputs_smaller", "the max gate's forward pass takes np.minimum",
+           "1_computational_graphs.ipynb", "task_1_1_gates",
+           "return np.maximum(x, y), (x, y)", "return np.minimum(x, y), (x, y)",
+           must_fail=("test_1_1_gates",),
+           cause="the max gate's output is the larger input"),
+    Mutant("graph_multiplies_first", "the graph computes x + y * z: the multiplication first",
+           "1_computational_graphs.ipynb", "task_1_2_simple_graph",
+           "f, mul_cache = mul_gate(q, z)", "f, mul_cache = x + y * z, (q, z)",
+           must_fail=("test_1_2_simple_graph",),
+           cause="the add gate comes first"),
+    Mutant("staged_add_one_times_e", "the add-one gate multiplies the gradient by e",
+           "1_computational_graphs.ipynb", "task_1_3_staged",
+           "de = dd * 1.0 ", "de = dd * e ",
+           must_fail=("test_1_3_staged",),
+           cause="the add-one gate (d = 1 + e) passes the gradient on unchanged"),
+    Mutant("matvec_dx_from_x", "dx of ||Wx||^2 is computed as 2 W^T x, from x instead of q",
+           "1_computational_graphs.ipynb", "task_1_4_matvec_l2",
+           "W.T @ dq", "2.0 * W.T @ x",
+           must_fail=("test_1_4_matvec_l2",),
+           cause="with dq = 2 q, not 2 W^T x"),
 )
 BY_NAME = {mutant.name: mutant for mutant in CATALOGUE}
 
