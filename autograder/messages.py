@@ -36,13 +36,12 @@ def student_text(message: str, hidden: bool) -> str:
         what = f"check '{rest.split(': ', 1)[0].splitlines()[0][:120]}' failed"
     else:
         what = f"{kind} was raised" + (f" ({KIND_MEANS[kind]})" if kind in KIND_MEANS else "")
-    own_lines = [line for line in message.splitlines() if not line.strip().startswith("Likely cause:")]
-    where = WHERE.search("\n".join(own_lines))
+    causes = [line.strip() for line in message.splitlines() if line.strip().startswith("Likely cause:")]
+    where = WHERE.search("\n".join(line for line in message.splitlines() if line.strip() not in causes))
     if where:
         function, line, notebook, imported_line = where.groups()
         what += f" in {function}" + (f", line {line}" if line else f" ({notebook}, line {imported_line})")
-    causes = "".join(f"\n  {line.strip()}" for line in rest.splitlines() if line.strip().startswith("Likely cause:"))
-    return f"{kind}: {HIDDEN_FAILED}: {what}; {KEPT}{causes}"
+    return f"{kind}: {HIDDEN_FAILED}: {what}; {KEPT}" + "".join(f"\n  {cause}" for cause in causes)
 
 
 # What the usual errors of array code mean: (exception name, pattern of its message, likely cause).

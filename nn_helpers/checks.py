@@ -121,9 +121,11 @@ def _compare(name: str, seen, expected, tol: float, likely_causes: LikelyCauses 
         index = np.unravel_index(int(np.argmax(errors)), errors.shape) if errors.ndim else ()
         where = f" at index {_index(index)}" if errors.ndim else ""
         causes = _causes(likely_causes, seen, expected)
+        if not causes and (usual := pattern(seen, expected)):   # none of the test's causes: the mistake's usual shape
+            causes = f"\n  Likely cause: {usual}"
         raise CheckFailed(f"{name}: relative error {worst:.2e} exceeds tolerance {tol:.0e}{where}: "
                           f"{seen_label} {float(seen[index])!r}, {expected_label} {float(expected[index])!r}"
-                          + (causes or "".join(f"\n  Likely cause: {p}" for p in [pattern(seen, expected)] if p)))
+                          + causes)
     return worst
 
 
@@ -183,14 +185,17 @@ def transposed() -> Predicate:
 
 def constant_ratio() -> Predicate:
     """Seen is the expected value times one constant (not 1) at every index: a scale factor is wrong."""
-    def predicate(seen, expected):
-        seen, expected = np.asarray(seen, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-        nonzero = np.abs(expected) > 1e-12 * np.max(np.abs(expected), initial=0.0)
-        if expected.size < 2 or np.count_nonzero(nonzero) < 2:
-            return False
-        ratio = float(np.median(seen[nonzero] / expected[nonzero]))
-        return not np.isclose(ratio, 1.0, rtol=CAUSE_RTOL) and matches(seen, ratio * expected)
-    return predicate
+    return lambda seen, expected: _common_ratio(seen, expected) is not None
+
+
+def _common_ratio(seen, expected) -> float | None:
+    """The one factor (not 1) that turns `expected` into `seen` at every index, if there is one."""
+    seen, expected = np.asarray(seen, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    nonzero = np.abs(expected) > 1e-12 * np.max(np.abs(expected), initial=0.0)
+    if expected.size < 2 or np.count_nonzero(nonzero) < 2:
+        return None
+    ratio = float(np.median(seen[nonzero] / expected[nonzero]))
+    return ratio if not np.isclose(ratio, 1.0, rtol=CAUSE_RTOL) and matches(seen, ratio * expected) else None
 
 
 def equals(value) -> Predicate:
@@ -242,9 +247,8 @@ def pattern(seen, expected) -> str:
             if np.isclose(ratio, factor, rtol=CAUSE_RTOL):
                 return f"the value is {word} the expected one: a factor 2 is {'extra' if factor > 1 else 'missing'}"
         return ""
-    if constant_ratio()(seen, expected):
-        nonzero = np.abs(expected) > 1e-12 * scale
-        ratio = float(np.median(seen[nonzero] / expected[nonzero]))
+    ratio = _common_ratio(seen, expected)
+    if ratio is not None:
         return (f"every value is {ratio:.4g} times the expected one: a constant factor is missing or extra "
                 "(e.g. a 2, or a division by the number of examples)")
     offset = seen - expected
@@ -258,7 +262,7 @@ def pattern(seen, expected) -> str:
                 "should block, e.g. x < 0 for x > 0)")
     wrong = np.abs(seen - expected) > CAUSE_RTOL * max(scale, float(np.max(np.abs(seen))))
     count = f"{int(np.count_nonzero(wrong))} of {wrong.size} entries"
-    if np.all(np.abs(expected[wrong]) <= 1e-12 * scale):
+    if np.all(expected_zero[wrong]):
         return (f"wrong only where the expected value is 0 ({count}): the value must be blocked there, so a mask or "
                 "routing condition lets through what it should stop")
     if not np.any(seen[wrong]):
